@@ -1,0 +1,3 @@
+//! Data: synthetic problems (and, later, the real data-set readers).
+
+pub mod synthetic;

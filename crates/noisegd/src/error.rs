@@ -1,0 +1,50 @@
+//! The library's typed errors: each names the problem and, where there is one, the fix.
+
+/// Anything the library can refuse.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A configuration value is out of its allowed range.
+    #[error("invalid value for `{key}`: {message}")]
+    InvalidValue {
+        /// The configuration key, e.g. `noise.sigma`.
+        key: String,
+        /// What was found and what is allowed.
+        message: String,
+    },
+    /// The model has no float parameter to perturb or optimize.
+    #[error("the model has no trainable float parameters")]
+    NoParameters,
+    /// A loss or gradient is not finite: the run diverged.
+    #[error("non-finite {what} at step {step}: {hint}")]
+    Diverged {
+        /// `loss` or `gradient`.
+        what: String,
+        /// The step at which it happened.
+        step: u64,
+        /// What to lower.
+        hint: String,
+    },
+    /// Shape or length mismatch between things that must agree.
+    #[error("shape mismatch in {context}: expected {expected}, found {found}")]
+    Shape {
+        /// Where the mismatch was found.
+        context: String,
+        /// What was expected.
+        expected: String,
+        /// What was found.
+        found: String,
+    },
+}
+
+/// Library result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Shorthand for [`Error::InvalidValue`].
+    pub fn invalid(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::InvalidValue {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}

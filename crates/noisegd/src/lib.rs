@@ -1,0 +1,22 @@
+//! # noisegd: perturbed gradient descent on burn
+//!
+//! `w ← w − η · g(w + ε)`: a [`noise::Policy`] says which parameter groups get Gaussian noise and
+//! how much, [`noise::rng`] draws it reproducibly from `(seed, step, group, element)`, the gradient
+//! is taken at the perturbed point, and a [`optim::BaseOptimizer`] steps from the clean weights,
+//! which are never modified. In expectation this minimizes the smoothed loss
+//! `R_σ(w) = E_ε L(w + ε)` (Orvieto, Raj, Kersting, Bach, AISTATS 2023).
+//!
+//! The whole method is [`step::NoiseInjection`]; everything else (models, data, theory) exists to
+//! run it on real problems and to check what it does.
+
+pub mod backend;
+pub mod data;
+pub mod error;
+pub mod models;
+pub mod noise;
+pub mod optim;
+pub mod params;
+pub mod step;
+pub mod theory;
+
+pub use error::{Error, Result};

@@ -1,0 +1,341 @@
+//! The perturbed step: `w ← opt(w, ∇L(w + ε))`.
+//!
+//! 1. The policy plans which groups get noise and with what std ([`NoiseConfig::plan`]).
+//! 2. [`perturb`] builds a perturbed *clone* of the model: burn modules are values whose tensors
+//!    are reference counted, so the clone is cheap; each chosen parameter is replaced by a new
+//!    leaf `w + ε` that keeps its `ParamId`. The clean weights are never written to, so there is
+//!    nothing to restore and no round-off from subtracting the noise back.
+//! 3. The loss and its gradients are taken on the clone. Gradients are keyed by `ParamId`, so they
+//!    apply as they are to the clean model.
+//! 4. The base optimizer steps the clean model.
+//!
+//! With `antithetic = true`, steps 2–3 run at `w + ε` and at `w − ε` and the gradients are
+//! averaged. Anti-PGD (`w ← w − η∇L(w) + ξₖ₊₁ − ξₖ`) is this same algorithm seen from `w + ε`;
+//! a test below shows it.
+
+use crate::error::{Error, Result};
+use crate::noise::rng::{add_normal_in_place, NoiseKey};
+use crate::noise::{NoiseConfig, Plan};
+use crate::optim::BaseOptimizer;
+use crate::params::ParamGroups;
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::optim::GradientsParams;
+use burn::tensor::Tensor;
+
+/// What one step did, for logging.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepReport {
+    /// The step index (from 0).
+    pub step: u64,
+    /// The loss at the perturbed point (the mean of both for antithetic steps).
+    pub loss: f64,
+    /// Learning rate used.
+    pub lr: f64,
+    /// Scheduled σ.
+    pub sigma: f64,
+    /// Per-weight std applied to perturbed weights (0 when none).
+    pub per_weight_std: f64,
+    /// Group chosen by `layer`.
+    pub group: Option<usize>,
+}
+
+/// The perturbed clone of `model` for `plan`: every parameter of a targeted group becomes
+/// `w + sign·std·ε` as a fresh leaf with the same `ParamId`; all others are shared, untouched.
+pub fn perturb<M: Module>(model: &M, groups: &ParamGroups, plan: &Plan, seed: u64, sign: f32) -> M {
+    if plan.targets.is_empty() {
+        return model.clone();
+    }
+    let mut std_of_group = vec![None; groups.len()];
+    for t in &plan.targets {
+        std_of_group[t.group] = Some(t.std as f32);
+    }
+    let mut mapper = Perturber {
+        groups,
+        std_of_group,
+        seed,
+        step: plan.step,
+        sign,
+    };
+    model.clone().map(&mut mapper)
+}
+
+struct Perturber<'a> {
+    groups: &'a ParamGroups,
+    std_of_group: Vec<Option<f32>>,
+    seed: u64,
+    step: u64,
+    sign: f32,
+}
+
+impl ModuleMapper for Perturber<'_> {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let Some(slot) = self.groups.slot(&param.id) else {
+            return param;
+        };
+        let Some(std) = self.std_of_group[slot.group] else {
+            return param;
+        };
+        let key =
+            NoiseKey::new(self.seed, self.step, slot.group as u32).with_stream(slot.member as u32);
+        let sign = self.sign;
+        param.map(|tensor| {
+            let require_grad = tensor.is_require_grad();
+            let device = tensor.device();
+            // `into_data` copies out of the storage shared with the clean model, so the clean
+            // weights cannot be touched by the in-place add below.
+            let mut data = tensor.inner().into_data();
+            let values = data
+                .as_mut_slice::<f32>()
+                .expect("noisegd trains in f32: parameters must be f32 tensors");
+            add_normal_in_place(key, sign * std, values);
+            let noisy = Tensor::<D>::from_data(data, &device);
+            if require_grad {
+                noisy.require_grad()
+            } else {
+                noisy
+            }
+        })
+    }
+}
+
+/// Loss at `model` and its gradients, keyed by `ParamId`.
+fn loss_and_grads<M: Module, F: FnMut(&M) -> Tensor<1>>(
+    model: &M,
+    loss_fn: &mut F,
+) -> (f64, GradientsParams) {
+    let loss = loss_fn(model);
+    let value = loss.clone().into_scalar_f64();
+    let grads = GradientsParams::from_grads(loss.backward(), model);
+    (value, grads)
+}
+
+trait ScalarF64 {
+    fn into_scalar_f64(self) -> f64;
+}
+
+impl ScalarF64 for Tensor<1> {
+    fn into_scalar_f64(self) -> f64 {
+        let data = self.inner().into_data();
+        match data.as_slice::<f32>() {
+            Ok(v) => v.iter().map(|x| *x as f64).sum(),
+            Err(_) => data
+                .try_to_vec_as::<f64>()
+                .map(|v| v.iter().sum())
+                .unwrap_or(f64::NAN),
+        }
+    }
+}
+
+/// `½(a + b)` parameter by parameter.
+fn average_grads<M: Module>(model: &M, a: GradientsParams, b: GradientsParams) -> GradientsParams {
+    struct Averager {
+        a: GradientsParams,
+        b: GradientsParams,
+        out: GradientsParams,
+    }
+    impl ModuleVisitor for Averager {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            match (self.a.remove::<D>(param.id), self.b.remove::<D>(param.id)) {
+                (Some(x), Some(y)) => self.out.register(param.id, (x + y).mul_scalar(0.5)),
+                (Some(x), None) | (None, Some(x)) => self.out.register(param.id, x.mul_scalar(0.5)),
+                (None, None) => {}
+            }
+        }
+    }
+    let mut averager = Averager {
+        a,
+        b,
+        out: GradientsParams::new(),
+    };
+    model.visit(&mut averager);
+    averager.out
+}
+
+/// True when every gradient entry is finite.
+fn grads_are_finite<M: Module>(model: &M, grads: &GradientsParams) -> bool {
+    struct Check<'a> {
+        grads: &'a GradientsParams,
+        finite: bool,
+    }
+    impl ModuleVisitor for Check<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if let Some(g) = self.grads.get::<D>(param.id) {
+                let data = g.into_data();
+                if let Ok(v) = data.as_slice::<f32>() {
+                    self.finite &= v.iter().all(|x| x.is_finite());
+                }
+            }
+        }
+    }
+    let mut check = Check {
+        grads,
+        finite: true,
+    };
+    model.visit(&mut check);
+    check.finite
+}
+
+/// The perturbed-gradient method wrapped around a base optimizer.
+///
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use noisegd::models::mlp::MlpConfig;
+/// use noisegd::noise::NoiseConfig;
+/// use noisegd::optim::{BaseOptimizer, OptimConfig};
+/// use noisegd::step::NoiseInjection;
+///
+/// let device = Device::flex().autodiff();
+/// let mut model = MlpConfig::new(vec![4, 8, 3]).init(&device);
+/// let x = Tensor::<2>::ones([5, 4], &device);
+/// let y = Tensor::<1, burn::tensor::Int>::from_ints([0, 1, 2, 1, 0], &device);
+///
+/// // Layer-wise noise, σ = 0.05, on top of SGD with momentum (seed 7).
+/// let optimizer = BaseOptimizer::new(&OptimConfig { momentum: 0.9, ..OptimConfig::sgd(0.1) }, 100)?;
+/// let mut pgd = NoiseInjection::new(&model, NoiseConfig::layer(0.05), optimizer, 7, 100)?;
+/// for _ in 0..10 {
+///     let (next, report) = pgd.step(model, |m| m.loss(x.clone(), y.clone()))?;
+///     model = next;
+///     assert!(report.loss.is_finite());
+/// }
+/// # Ok::<(), noisegd::Error>(())
+/// ```
+pub struct NoiseInjection {
+    noise: NoiseConfig,
+    groups: ParamGroups,
+    optimizer: BaseOptimizer,
+    seed: u64,
+    run_steps: u64,
+    step: u64,
+    epoch: u64,
+}
+
+impl NoiseInjection {
+    /// Wraps `optimizer` for `model`. `seed` keys every noise draw; `run_steps` is the planned
+    /// length of the run (it sets an unset decay horizon of the noise schedule).
+    pub fn new<M: Module>(
+        model: &M,
+        noise: NoiseConfig,
+        optimizer: BaseOptimizer,
+        seed: u64,
+        run_steps: u64,
+    ) -> Result<Self> {
+        noise.validate()?;
+        let groups = ParamGroups::of(model, noise.group_by);
+        if groups.is_empty() {
+            return Err(Error::NoParameters);
+        }
+        Ok(Self {
+            noise,
+            groups,
+            optimizer,
+            seed,
+            run_steps,
+            step: 0,
+            epoch: 0,
+        })
+    }
+
+    /// The parameter groups the policy sees.
+    pub fn groups(&self) -> &ParamGroups {
+        &self.groups
+    }
+
+    /// The noise configuration.
+    pub fn noise(&self) -> &NoiseConfig {
+        &self.noise
+    }
+
+    /// The base optimizer.
+    pub fn optimizer(&self) -> &BaseOptimizer {
+        &self.optimizer
+    }
+
+    /// Steps taken so far (the index of the next step).
+    pub fn step_index(&self) -> u64 {
+        self.step
+    }
+
+    /// Sets the current epoch (read by per-epoch schedules and `off_after_epoch`).
+    pub fn set_epoch(&mut self, epoch: u64) {
+        self.epoch = epoch;
+    }
+
+    /// What the policy does at the next step.
+    pub fn next_plan(&self) -> Plan {
+        let sigma = self.noise.sigma_at(self.step, self.epoch, self.run_steps);
+        self.noise
+            .plan(self.seed, self.step, sigma, self.groups.len())
+    }
+
+    /// The perturbed gradient at the next step, without stepping: `g(w + ε)`, or the antithetic
+    /// average. Returns the loss at the perturbed point(s) too.
+    pub fn perturbed_gradients<M: Module, F: FnMut(&M) -> Tensor<1>>(
+        &self,
+        model: &M,
+        plan: &Plan,
+        mut loss_fn: F,
+    ) -> (f64, GradientsParams) {
+        if plan.targets.is_empty() {
+            return loss_and_grads(model, &mut loss_fn);
+        }
+        let plus = perturb(model, &self.groups, plan, self.seed, 1.0);
+        let (loss_plus, grads_plus) = loss_and_grads(&plus, &mut loss_fn);
+        if !self.noise.antithetic {
+            return (loss_plus, grads_plus);
+        }
+        let minus = perturb(model, &self.groups, plan, self.seed, -1.0);
+        let (loss_minus, grads_minus) = loss_and_grads(&minus, &mut loss_fn);
+        (
+            0.5 * (loss_plus + loss_minus),
+            average_grads(model, grads_plus, grads_minus),
+        )
+    }
+
+    /// One step: perturb, take the gradient there, step the clean `model` with the base optimizer.
+    /// A non-finite loss or gradient stops with [`Error::Diverged`] and leaves `model` unchanged
+    /// (it is returned inside no result: the caller still holds its last good copy if it cloned).
+    pub fn step<M: Module, F: FnMut(&M) -> Tensor<1>>(
+        &mut self,
+        model: M,
+        loss_fn: F,
+    ) -> Result<(M, StepReport)> {
+        let plan = self.next_plan();
+        let (loss, grads) = self.perturbed_gradients(&model, &plan, loss_fn);
+        let lr = self.optimizer.lr_at(self.step, self.epoch);
+        let hint = || {
+            format!(
+                "policy = {:?}, σ = {}, lr = {lr}; lower optim.lr or noise.sigma",
+                self.noise.policy, plan.sigma
+            )
+        };
+        if !loss.is_finite() {
+            return Err(Error::Diverged {
+                what: "loss".into(),
+                step: self.step,
+                hint: hint(),
+            });
+        }
+        if !grads_are_finite(&model, &grads) {
+            return Err(Error::Diverged {
+                what: "gradient".into(),
+                step: self.step,
+                hint: hint(),
+            });
+        }
+        let model = self.optimizer.step(lr, model, grads);
+        let report = StepReport {
+            step: self.step,
+            loss,
+            lr,
+            sigma: plan.sigma,
+            per_weight_std: plan.per_weight_std(),
+            group: if self.noise.policy == crate::noise::PolicyKind::Layer {
+                plan.chosen_group()
+            } else {
+                None
+            },
+        };
+        self.step += 1;
+        Ok((model, report))
+    }
+}

@@ -1,0 +1,3 @@
+//! Closed-form smoothed losses, explicit regularizers and certified reference solvers.
+
+pub mod lasso;

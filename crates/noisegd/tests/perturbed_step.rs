@@ -1,0 +1,387 @@
+//! The perturbed step's contract: exactness, σ = 0 equivalence, Anti-PGD, antithetic passes.
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::{Device, Int, Tensor};
+use noisegd::models::mlp::{Mlp, MlpConfig};
+use noisegd::noise::rng::{fill_normal, NoiseKey};
+use noisegd::noise::{NoiseConfig, PolicyKind, Select};
+use noisegd::optim::{BaseOptimizer, OptimConfig};
+use noisegd::params::{GroupBy, ParamGroups};
+use noisegd::step::{perturb, NoiseInjection};
+
+/// Every float parameter's values, in module order, as raw bits.
+fn bits<M: Module>(model: &M) -> Vec<Vec<u32>> {
+    values(model)
+        .into_iter()
+        .map(|v| v.into_iter().map(f32::to_bits).collect())
+        .collect()
+}
+
+fn values<M: Module>(model: &M) -> Vec<Vec<f32>> {
+    struct Dump(Vec<Vec<f32>>);
+    impl ModuleVisitor for Dump {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.0
+                .push(param.val().into_data().try_to_vec::<f32>().unwrap());
+        }
+    }
+    let mut dump = Dump(vec![]);
+    model.visit(&mut dump);
+    dump.0
+}
+
+struct Batch {
+    x: Tensor<2>,
+    y: Tensor<1, Int>,
+}
+
+fn setup() -> (Device, Mlp, Batch) {
+    let device = Device::flex().autodiff();
+    let model = MlpConfig::new(vec![6, 16, 16, 3]).init(&device);
+    let x = Tensor::<2>::from_floats(
+        [
+            [0.1, -0.3, 0.5, 0.7, -0.2, 0.0],
+            [1.0, 0.2, -0.4, 0.3, 0.9, -0.8],
+            [-0.5, 0.6, 0.1, -0.9, 0.4, 0.2],
+            [0.3, 0.3, -0.3, 0.3, -0.3, 0.3],
+        ],
+        &device,
+    );
+    let y = Tensor::<1, Int>::from_ints([0, 2, 1, 2], &device);
+    (device, model, Batch { x, y })
+}
+
+fn injection(model: &Mlp, noise: NoiseConfig, opt: &OptimConfig, seed: u64) -> NoiseInjection {
+    NoiseInjection::new(
+        model,
+        noise,
+        BaseOptimizer::new(opt, 100).unwrap(),
+        seed,
+        100,
+    )
+    .unwrap()
+}
+
+#[test]
+fn zero_sigma_gives_the_base_optimizer_step_bit_for_bit() {
+    let (_, model, batch) = setup();
+    let opt = OptimConfig {
+        momentum: 0.9,
+        weight_decay: Some(5e-4),
+        ..OptimConfig::sgd(0.1)
+    };
+    for policy in [PolicyKind::Layer, PolicyKind::All] {
+        let noise = NoiseConfig {
+            policy,
+            sigma: 0.0,
+            ..NoiseConfig::default()
+        };
+        let mut pgd = injection(&model, noise, &opt, 3);
+        let mut base = BaseOptimizer::new(&opt, 100).unwrap();
+        let (mut a, mut b) = (model.clone(), model.clone());
+        for _ in 0..5 {
+            a = pgd
+                .step(a, |m| m.loss(batch.x.clone(), batch.y.clone()))
+                .unwrap()
+                .0;
+            let loss = b.loss(batch.x.clone(), batch.y.clone());
+            let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &b);
+            b = base.step(0.1, b, grads);
+        }
+        assert_eq!(
+            bits(&a),
+            bits(&b),
+            "policy {policy:?} with σ = 0 drifted from plain SGD"
+        );
+        assert_ne!(bits(&a), bits(&model), "the run did not move at all");
+    }
+}
+
+#[test]
+fn clean_weights_are_bit_identical_after_the_perturbed_pass() {
+    let (_, model, batch) = setup();
+    let before = bits(&model);
+    let pgd = injection(&model, NoiseConfig::all(0.5), &OptimConfig::sgd(0.1), 11);
+    let plan = pgd.next_plan();
+    let (loss, grads) =
+        pgd.perturbed_gradients(&model, &plan, |m| m.loss(batch.x.clone(), batch.y.clone()));
+    assert!(loss.is_finite());
+    assert!(!grads.is_empty());
+    assert_eq!(bits(&model), before);
+}
+
+#[test]
+fn perturbed_clone_is_clean_plus_keyed_noise_on_the_chosen_groups_only() {
+    let (_, model, _) = setup();
+    let groups = ParamGroups::of(&model, GroupBy::Layer);
+    let seed = 5;
+    for (noise, expect_all) in [
+        (NoiseConfig::all(0.3), true),
+        (NoiseConfig::layer(0.3), false),
+    ] {
+        let plan = noise.plan(seed, 17, 0.3, groups.len());
+        let noisy = perturb(&model, &groups, &plan, seed, 1.0);
+        let clean = values(&model);
+        let pert = values(&noisy);
+        let mut tensor = 0;
+        let mut perturbed_groups = vec![];
+        for (g, group) in groups.groups().iter().enumerate() {
+            for (k, _) in group.params.iter().enumerate() {
+                let (c, p) = (&clean[tensor], &pert[tensor]);
+                if let Some(t) = plan.targets.iter().find(|t| t.group == g) {
+                    let mut eps = vec![0f32; c.len()];
+                    fill_normal(
+                        NoiseKey::new(seed, 17, g as u32).with_stream(k as u32),
+                        0,
+                        t.std as f32,
+                        &mut eps,
+                    );
+                    for i in 0..c.len() {
+                        assert_eq!(p[i].to_bits(), (c[i] + eps[i]).to_bits());
+                    }
+                    perturbed_groups.push(g);
+                } else {
+                    assert_eq!(c, p, "group {g} was not targeted but changed");
+                }
+                tensor += 1;
+            }
+        }
+        perturbed_groups.dedup();
+        if expect_all {
+            assert_eq!(perturbed_groups.len(), groups.len());
+            assert!((plan.per_weight_std() - 0.3 / (groups.len() as f64).sqrt()).abs() < 1e-15);
+        } else {
+            assert_eq!(perturbed_groups.len(), 1);
+            assert_eq!(plan.per_weight_std(), 0.3);
+        }
+    }
+}
+
+#[test]
+fn all_policy_noise_has_the_stated_per_weight_variance() {
+    let device = Device::flex().autodiff();
+    let model = MlpConfig::new(vec![300, 200, 100]).init(&device);
+    let groups = ParamGroups::of(&model, GroupBy::Layer);
+    let noise = NoiseConfig::all(0.2);
+    let plan = noise.plan(9, 0, 0.2, groups.len());
+    let noisy = perturb(&model, &groups, &plan, 9, 1.0);
+    let s = plan.per_weight_std();
+    let diffs: Vec<f64> = values(&model)
+        .iter()
+        .zip(values(&noisy))
+        .flat_map(|(c, p)| {
+            c.iter()
+                .zip(p)
+                .map(|(a, b)| (b - a) as f64)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let n = diffs.len() as f64;
+    let var = diffs.iter().map(|d| d * d).sum::<f64>() / n / (s * s);
+    // Var of a mean of n χ²₁ variables is 2/n; f32 rounding is far below that tolerance.
+    assert!(
+        (var - 1.0).abs() < 5.0 * (2.0 / n).sqrt(),
+        "normalized variance {var}"
+    );
+}
+
+#[test]
+fn same_seed_same_run_other_seed_other_run() {
+    let (_, model, batch) = setup();
+    let run = |seed| {
+        let mut pgd = injection(
+            &model,
+            NoiseConfig::layer(0.2),
+            &OptimConfig::sgd(0.1),
+            seed,
+        );
+        let mut m = model.clone();
+        for _ in 0..5 {
+            m = pgd
+                .step(m, |m| m.loss(batch.x.clone(), batch.y.clone()))
+                .unwrap()
+                .0;
+        }
+        bits(&m)
+    };
+    assert_eq!(run(1), run(1));
+    assert_ne!(run(1), run(2));
+}
+
+/// Anti-PGD, `w ← w − η∇L(w) + ξₖ₊₁ − ξₖ`, is PGD seen from `w = z + ξ`: running both, `w − ξ`
+/// follows the PGD iterates `z` (to f32 round-off, which is all that separates them).
+#[test]
+fn anti_pgd_minus_its_noise_follows_the_pgd_iterates() {
+    let (_, model, batch) = setup();
+    let lr = 0.1;
+    let noise = NoiseConfig::all(0.1);
+    let seed = 21;
+    let groups = ParamGroups::of(&model, GroupBy::Layer);
+    let mut pgd = injection(&model, noise.clone(), &OptimConfig::sgd(lr), seed);
+
+    // ξ_k for every parameter tensor, from the same keys the step uses.
+    let xi = |step: u64| -> Vec<Vec<f32>> {
+        let plan = noise.plan(seed, step, noise.sigma, groups.len());
+        let zeros = model.clone().map(&mut Zero);
+        let shifted = perturb(&zeros, &groups, &plan, seed, 1.0);
+        values(&shifted)
+    };
+
+    let mut z = model.clone();
+    let mut w: Vec<Vec<f32>> = values(&model)
+        .iter()
+        .zip(xi(0))
+        .map(|(a, b)| a.iter().zip(&b).map(|(x, e)| x + e).collect())
+        .collect();
+    for k in 0..6u64 {
+        z = pgd
+            .step(z, |m| m.loss(batch.x.clone(), batch.y.clone()))
+            .unwrap()
+            .0;
+        // Anti-PGD step from w_k: the plain gradient at w_k.
+        let wk = load(&model, &w);
+        let grads = burn::optim::GradientsParams::from_grads(
+            wk.loss(batch.x.clone(), batch.y.clone()).backward(),
+            &wk,
+        );
+        let g = grad_values(&wk, &grads);
+        let (xi_k, xi_next) = (xi(k), xi(k + 1));
+        for t in 0..w.len() {
+            for i in 0..w[t].len() {
+                w[t][i] = w[t][i] - lr as f32 * g[t][i] + (xi_next[t][i] - xi_k[t][i]);
+            }
+        }
+        let xi_now = xi(k + 1);
+        let zs = values(&z);
+        for t in 0..w.len() {
+            for i in 0..w[t].len() {
+                let back = w[t][i] - xi_now[t][i];
+                assert!(
+                    (back - zs[t][i]).abs() < 1e-5,
+                    "step {k}: w − ξ = {back}, z = {}",
+                    zs[t][i]
+                );
+            }
+        }
+    }
+}
+
+/// For a loss quadratic in the weights the gradient is affine, so `½[g(w+ε) + g(w−ε)] = g(w)`:
+/// the antithetic pair cancels the noise exactly (up to round-off), a single pass does not.
+#[test]
+fn antithetic_pair_cancels_noise_on_a_quadratic() {
+    let device = Device::flex().autodiff();
+    let model = MlpConfig::new(vec![5, 2]).init(&device); // one affine layer
+    let x = Tensor::<2>::from_floats(
+        [[1.0, 2.0, -1.0, 0.5, 0.0], [0.3, -0.2, 0.1, 1.0, 2.0]],
+        &device,
+    );
+    let target = Tensor::<2>::from_floats([[1.0, -1.0], [0.5, 0.25]], &device);
+    let loss = |m: &Mlp| {
+        let r = m.forward(x.clone()) - target.clone();
+        (r.clone() * r).mean()
+    };
+    let clean = {
+        let g = burn::optim::GradientsParams::from_grads(loss(&model).backward(), &model);
+        grad_values(&model, &g)
+    };
+    let max_dev = |antithetic: bool| {
+        let noise = NoiseConfig {
+            antithetic,
+            ..NoiseConfig::all(0.5)
+        };
+        let pgd = injection(&model, noise, &OptimConfig::sgd(0.1), 4);
+        let (_, g) = pgd.perturbed_gradients(&model, &pgd.next_plan(), loss);
+        let g = grad_values(&model, &g);
+        g.iter()
+            .flatten()
+            .zip(clean.iter().flatten())
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max)
+    };
+    assert!(
+        max_dev(true) < 1e-5,
+        "antithetic deviates by {}",
+        max_dev(true)
+    );
+    assert!(max_dev(false) > 1e-2, "single pass should carry the noise");
+}
+
+#[test]
+fn cyclic_layer_steps_report_their_groups_and_std() {
+    let (_, model, batch) = setup();
+    let noise = NoiseConfig {
+        select: Select::Cyclic,
+        group_by: GroupBy::Tensor,
+        ..NoiseConfig::layer(0.05)
+    };
+    let mut pgd = injection(&model, noise, &OptimConfig::sgd(0.1), 0);
+    let mut m = model.clone();
+    let mut seen = vec![];
+    for _ in 0..7 {
+        let (next, report) = pgd
+            .step(m, |m| m.loss(batch.x.clone(), batch.y.clone()))
+            .unwrap();
+        m = next;
+        assert_eq!(report.per_weight_std, 0.05);
+        seen.push(report.group.unwrap());
+    }
+    assert_eq!(seen, [0, 1, 2, 3, 4, 5, 0]);
+}
+
+#[test]
+fn divergence_is_an_error_naming_the_step_and_what_to_lower() {
+    let (_, model, batch) = setup();
+    let mut pgd = injection(&model, NoiseConfig::layer(0.1), &OptimConfig::sgd(0.1), 0);
+    let err = pgd
+        .step(model, |m| {
+            m.loss(batch.x.clone(), batch.y.clone())
+                .mul_scalar(f32::NAN)
+        })
+        .err()
+        .expect("a NaN loss must stop the step");
+    let msg = err.to_string();
+    assert!(msg.contains("step 0") && msg.contains("lower"), "{msg}");
+}
+
+struct Zero;
+impl burn::module::ModuleMapper for Zero {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        param.map(|t| t.zeros_like())
+    }
+}
+
+/// `model` with its parameters replaced by `vals` (module order), as fresh autodiff leaves.
+fn load(model: &Mlp, vals: &[Vec<f32>]) -> Mlp {
+    struct Loader<'a>(&'a [Vec<f32>], usize);
+    impl burn::module::ModuleMapper for Loader<'_> {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            let v = self.0[self.1].clone();
+            self.1 += 1;
+            param.map(|t| {
+                let shape = t.shape();
+                let device = t.device();
+                Tensor::<1>::from_floats(v.as_slice(), &device)
+                    .reshape(shape)
+                    .require_grad()
+            })
+        }
+    }
+    model.clone().map(&mut Loader(vals, 0))
+}
+
+fn grad_values<M: Module>(model: &M, grads: &burn::optim::GradientsParams) -> Vec<Vec<f32>> {
+    struct G<'a>(&'a burn::optim::GradientsParams, Vec<Vec<f32>>);
+    impl ModuleVisitor for G<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let g = self
+                .0
+                .get::<D>(param.id)
+                .expect("every parameter has a gradient");
+            self.1.push(g.into_data().try_to_vec::<f32>().unwrap());
+        }
+    }
+    let mut v = G(grads, vec![]);
+    model.visit(&mut v);
+    v.1
+}

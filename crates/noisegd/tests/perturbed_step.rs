@@ -338,8 +338,7 @@ fn divergence_is_an_error_naming_the_step_and_what_to_lower() {
             m.loss(batch.x.clone(), batch.y.clone())
                 .mul_scalar(f32::NAN)
         })
-        .err()
-        .expect("a NaN loss must stop the step");
+        .expect_err("a NaN loss must stop the step");
     let msg = err.to_string();
     assert!(msg.contains("step 0") && msg.contains("lower"), "{msg}");
 }

@@ -176,6 +176,17 @@ impl NoiseConfig {
         Ok(())
     }
 
+    /// The theory's σ_t for this config with `n_groups` = M groups: `σ/√M`, for `all` (the
+    /// per-weight std) and for `layer` alike (std σ on one of M groups gives the same expected
+    /// σ_t²-order regularizer). This is the one place where the project's σ is converted to the
+    /// paper's.
+    pub fn theory_sigma(&self, n_groups: usize) -> f64 {
+        match self.policy {
+            PolicyKind::None => 0.0,
+            PolicyKind::All | PolicyKind::Layer => self.sigma / (n_groups.max(1) as f64).sqrt(),
+        }
+    }
+
     /// σ at step `step` of epoch `epoch`; `run_steps` fills an unset `decay_steps`.
     pub fn sigma_at(&self, step: u64, epoch: u64, run_steps: u64) -> f64 {
         sigma_at(

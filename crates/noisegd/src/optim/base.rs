@@ -175,7 +175,7 @@ impl BaseOptimizer {
         let decay = (wd > 0.0).then(|| WeightDecayConfig::new(wd as f32));
         let inner = match config.name {
             OptimName::Sgd => {
-                let momentum = (config.momentum > 0.0).then(|| MomentumConfig {
+                let momentum = (config.momentum > 0.0).then_some(MomentumConfig {
                     momentum: config.momentum,
                     dampening: config.dampening,
                     nesterov: config.nesterov,

@@ -1,0 +1,306 @@
+//! The experiment config: a TOML file, `--set key=value` overrides, defaults, range checks.
+//!
+//! Unknown keys are rejected (serde's `deny_unknown_fields`) with the list of allowed ones, and
+//! values are range-checked with messages that name the key. The resolved config (defaults
+//! filled in) is what the run directory records.
+
+use anyhow::{anyhow, bail, Context, Result};
+use noisegd::backend::Backend;
+use noisegd::noise::NoiseConfig;
+use noisegd::optim::OptimConfig;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The experiments this tool can run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Experiment {
+    /// Diagonal linear network vs the weighted Lasso it implicitly solves (paper §2.3).
+    Lasso,
+}
+
+/// A whole config file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Which experiment.
+    pub experiment: Experiment,
+    /// Seed of every random draw in the run (data, initialization, noise).
+    #[serde(default)]
+    pub seed: u64,
+    /// Compute backend.
+    #[serde(default)]
+    pub device: Backend,
+    /// Noise injection.
+    #[serde(default)]
+    pub noise: NoiseConfig,
+    /// Base optimizer.
+    #[serde(default)]
+    pub optim: OptimConfig,
+    /// Length of the run and logging.
+    #[serde(default)]
+    pub train: TrainConfig,
+    /// Settings of the `lasso` experiment.
+    #[serde(default)]
+    pub lasso: LassoConfig,
+}
+
+/// The `[train]` table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// Number of optimizer steps.
+    pub steps: u64,
+    /// Write a metrics row every this many steps (and at the last step).
+    pub log_every: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            steps: 10_000,
+            log_every: 100,
+        }
+    }
+}
+
+/// The `[lasso]` table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LassoConfig {
+    /// Number of samples.
+    pub n: usize,
+    /// Number of features (n < d: overparametrized).
+    pub d: usize,
+    /// Non-zeros of the planted coefficients.
+    pub sparsity: usize,
+    /// Std of the label noise.
+    pub noise_std: f64,
+    /// Initialization `w₁ = w₂ = init_scale·1`.
+    pub init_scale: f64,
+    /// Average the iterates over this last fraction of the run.
+    pub average_last: f64,
+    /// Relative duality gap at which the reference solver stops.
+    pub solver_tol: f64,
+}
+
+impl Default for LassoConfig {
+    fn default() -> Self {
+        Self {
+            n: 40,
+            d: 100,
+            sparsity: 5,
+            noise_std: 0.1,
+            init_scale: 0.1,
+            average_last: 0.5,
+            solver_tol: 1e-10,
+        }
+    }
+}
+
+impl RunConfig {
+    /// Reads `path`, applies `overrides` (`key=value`, dotted keys), fills defaults and checks
+    /// every value.
+    pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        Self::parse(&text, overrides).with_context(|| format!("in config file {}", path.display()))
+    }
+
+    /// Like [`RunConfig::load`] from a string.
+    pub fn parse(text: &str, overrides: &[String]) -> Result<Self> {
+        // Deserializing the text itself keeps the line and column of a bad key in the message;
+        // the overrides can only be applied to the parsed table, which has no positions.
+        let from_file = toml::from_str::<RunConfig>(text);
+        let config = if overrides.is_empty() {
+            from_file.map_err(|e| anyhow!("{e}"))?
+        } else {
+            let mut table: toml::Table = text.parse().map_err(|e| anyhow!("{e}"))?;
+            for assignment in overrides {
+                apply_override(&mut table, assignment)?;
+            }
+            match toml::Value::Table(table).try_into::<RunConfig>() {
+                Ok(config) => config,
+                Err(e) => match from_file {
+                    Err(file_error) => bail!("{file_error}"),
+                    Ok(_) => bail!("after applying --set {}: {e}", overrides.join(" --set ")),
+                },
+            }
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Range checks across all tables.
+    pub fn validate(&self) -> Result<()> {
+        self.noise.validate()?;
+        self.optim.validate()?;
+        let t = &self.train;
+        if t.steps == 0 {
+            bail!("invalid value for `train.steps`: must be ≥ 1, found 0");
+        }
+        if t.log_every == 0 {
+            bail!("invalid value for `train.log_every`: must be ≥ 1, found 0");
+        }
+        if self.experiment == Experiment::Lasso {
+            let l = &self.lasso;
+            if l.n == 0 || l.d == 0 {
+                bail!(
+                    "invalid value for `lasso.n`/`lasso.d`: both must be ≥ 1, found n = {}, d = {}",
+                    l.n,
+                    l.d
+                );
+            }
+            if l.sparsity == 0 || l.sparsity > l.d {
+                bail!(
+                    "invalid value for `lasso.sparsity`: must lie in 1..=d = {}, found {}",
+                    l.d,
+                    l.sparsity
+                );
+            }
+            if !(l.noise_std.is_finite() && l.noise_std >= 0.0) {
+                bail!(
+                    "invalid value for `lasso.noise_std`: must be ≥ 0, found {}",
+                    l.noise_std
+                );
+            }
+            if !(l.init_scale.is_finite() && l.init_scale > 0.0) {
+                bail!(
+                    "invalid value for `lasso.init_scale`: must be > 0, found {}",
+                    l.init_scale
+                );
+            }
+            if !(l.average_last > 0.0 && l.average_last <= 1.0) {
+                bail!(
+                    "invalid value for `lasso.average_last`: must lie in (0, 1], found {}",
+                    l.average_last
+                );
+            }
+            if !(l.solver_tol > 0.0 && l.solver_tol <= 1e-8) {
+                bail!(
+                    "invalid value for `lasso.solver_tol`: must lie in (0, 1e-8], found {}",
+                    l.solver_tol
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The resolved config as TOML (every default written out).
+    pub fn to_toml(&self) -> Result<String> {
+        Ok(toml::to_string_pretty(self)?)
+    }
+}
+
+/// Applies `a.b.c=value`: the value is read as a TOML value (`0.1`, `true`, `"x"`, `[1, 2]`);
+/// anything that does not parse as one is taken as a bare string (`policy=layer`).
+fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<()> {
+    let (key, raw) = assignment.split_once('=').ok_or_else(|| {
+        anyhow!("--set expects key=value (for example noise.sigma=0.1), found `{assignment}`")
+    })?;
+    let key = key.trim();
+    if key.is_empty() || key.split('.').any(str::is_empty) {
+        bail!("--set `{assignment}`: the key must be a dotted path such as noise.sigma");
+    }
+    let raw = raw.trim();
+    let value = match format!("v = {raw}").parse::<toml::Table>() {
+        Ok(mut t) => t.remove("v").expect("the key v was just written"),
+        Err(_) => toml::Value::String(raw.to_string()),
+    };
+    let mut parts: Vec<&str> = key.split('.').collect();
+    let last = parts.pop().expect("split yields at least one part");
+    let mut node = table;
+    for part in parts {
+        let entry = node
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        node = entry
+            .as_table_mut()
+            .ok_or_else(|| anyhow!("--set {key}: `{part}` is a value, not a table"))?;
+    }
+    node.insert(last.to_string(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "experiment = \"lasso\"\n";
+
+    #[test]
+    fn defaults_fill_a_minimal_config() {
+        let c = RunConfig::parse(MINIMAL, &[]).unwrap();
+        assert_eq!(c.seed, 0);
+        assert_eq!(c.lasso.d, 100);
+        assert_eq!(c.noise.policy, noisegd::noise::PolicyKind::None);
+    }
+
+    #[test]
+    fn overrides_set_nested_keys_with_typed_values() {
+        let c = RunConfig::parse(
+            MINIMAL,
+            &[
+                "noise.policy=layer".into(),
+                "noise.sigma=0.25".into(),
+                "seed=7".into(),
+                "noise.antithetic=true".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.noise.policy, noisegd::noise::PolicyKind::Layer);
+        assert_eq!(c.noise.sigma, 0.25);
+        assert_eq!(c.seed, 7);
+        assert!(c.noise.antithetic);
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_the_allowed_ones() {
+        let err =
+            RunConfig::parse("experiment = \"lasso\"\n[noise]\nsigmaa = 0.1\n", &[]).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("sigmaa") && msg.contains("sigma"), "{msg}");
+        assert!(msg.contains("line 3"), "{msg}");
+        let err = RunConfig::parse(MINIMAL, &["trian.steps=3".into()]).unwrap_err();
+        assert!(format!("{err:#}").contains("trian"), "{err:#}");
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let cases = [
+            ("noise.policy=sometimes", "policy"),
+            ("noise.sigma=-1", "noise.sigma"),
+            ("train.steps=0", "train.steps"),
+            ("lasso.sparsity=1000", "lasso.sparsity"),
+            ("optim.lr=0", "optim.lr"),
+            ("optim.name=lbfgs", "name"),
+        ];
+        for (set, key) in cases {
+            let msg = format!(
+                "{:#}",
+                RunConfig::parse(
+                    "experiment = \"lasso\"\n[noise]\npolicy = \"layer\"\n",
+                    &[set.into()]
+                )
+                .unwrap_err()
+            );
+            assert!(msg.contains(key), "--set {set}: {msg}");
+        }
+        let msg = format!(
+            "{:#}",
+            RunConfig::parse("experiment = \"imagenet\"\n", &[]).unwrap_err()
+        );
+        assert!(msg.contains("imagenet") && msg.contains("lasso"), "{msg}");
+    }
+
+    #[test]
+    fn resolved_config_round_trips() {
+        let c = RunConfig::parse(
+            MINIMAL,
+            &["noise.policy=all".into(), "noise.sigma=0.2".into()],
+        )
+        .unwrap();
+        let again = RunConfig::parse(&c.to_toml().unwrap(), &[]).unwrap();
+        assert_eq!(c, again);
+    }
+}

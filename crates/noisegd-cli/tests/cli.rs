@@ -1,0 +1,189 @@
+//! End to end through the `noisegd` binary.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn noisegd(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_noisegd"))
+        .args(args)
+        .output()
+        .expect("the noisegd binary runs")
+}
+
+fn config(dir: &Path, body: &str) -> PathBuf {
+    let path = dir.join("config.toml");
+    fs::write(&path, body).unwrap();
+    path
+}
+
+/// A short Lasso run: small enough for the test suite, long enough to move.
+const SHORT_LASSO: &str = r#"
+experiment = "lasso"
+seed = 3
+[noise]
+policy = "layer"
+sigma = 0.3
+[optim]
+lr = 0.01
+[train]
+steps = 1500
+log_every = 100
+[lasso]
+n = 20
+d = 50
+sparsity = 3
+"#;
+
+fn run_ok(cfg: &Path, out: &Path, extra: &[&str]) {
+    let mut args = vec![
+        "run",
+        cfg.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = noisegd(&args);
+    assert!(
+        o.status.success(),
+        "noisegd failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn a_run_writes_a_complete_run_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path(), SHORT_LASSO);
+    let out = tmp.path().join("run");
+    run_ok(&cfg, &out, &[]);
+    for f in [
+        "config.toml",
+        "versions.json",
+        "metrics.csv",
+        "summary.json",
+        "report.md",
+        "objective.svg",
+        "objective.png",
+        "coefficients.svg",
+        "coefficients.png",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    for key in [
+        "rel_dist_to_explicit",
+        "objective_gap",
+        "per_weight_std",
+        "theory_sigma",
+        "solver_rel_duality_gap",
+    ] {
+        assert!(
+            summary[key].is_number(),
+            "summary.json lacks {key}: {summary}"
+        );
+    }
+    assert!(summary["solver_rel_duality_gap"].as_f64().unwrap() <= 1e-8);
+    // The resolved config records the defaults and the seed.
+    let resolved = fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(
+        resolved.contains("seed = 3") && resolved.contains("group_by = \"layer\""),
+        "{resolved}"
+    );
+    let report = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("per-weight std"), "{report}");
+}
+
+#[test]
+fn same_seed_gives_identical_metrics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path(), SHORT_LASSO);
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    run_ok(&cfg, &a, &[]);
+    run_ok(&cfg, &b, &[]);
+    let ma = fs::read_to_string(a.join("metrics.csv")).unwrap();
+    assert_eq!(ma, fs::read_to_string(b.join("metrics.csv")).unwrap());
+    let c = tmp.path().join("c");
+    run_ok(&cfg, &c, &["--set", "seed=4"]);
+    assert_ne!(ma, fs::read_to_string(c.join("metrics.csv")).unwrap());
+}
+
+#[test]
+fn zero_sigma_gives_the_numbers_of_policy_none() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path(), SHORT_LASSO);
+    let (zero, none) = (tmp.path().join("zero"), tmp.path().join("none"));
+    run_ok(&cfg, &zero, &["--set", "noise.sigma=0"]);
+    run_ok(
+        &cfg,
+        &none,
+        &["--set", "noise.policy=none", "--set", "noise.sigma=0"],
+    );
+    let a = fs::read_to_string(zero.join("metrics.csv")).unwrap();
+    let b = fs::read_to_string(none.join("metrics.csv")).unwrap();
+    assert_eq!(a, b);
+    // ... and the PGD rows equal the GD rows (same init, no noise).
+    let rows = |method: &str| -> Vec<String> {
+        a.lines()
+            .filter(|l| l.split(',').nth(1) == Some(method))
+            .map(|l| l.split(',').skip(2).collect::<Vec<_>>().join(","))
+            .collect()
+    };
+    assert_eq!(rows("gd"), rows("pgd"));
+}
+
+#[test]
+fn unknown_keys_and_bad_values_are_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path(), &format!("{SHORT_LASSO}\n[extra]\nfoo = 1\n"));
+    let o = noisegd(&[
+        "run",
+        cfg.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        tmp.path().join("x").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("extra") && err.contains("config.toml"),
+        "{err}"
+    );
+
+    let cfg = config(tmp.path(), SHORT_LASSO);
+    let o = noisegd(&[
+        "run",
+        cfg.to_str().unwrap(),
+        "--set",
+        "noise.sigma=-0.5",
+        "--out",
+        tmp.path().join("y").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("noise.sigma") && err.contains("-0.5"), "{err}");
+    assert!(
+        !tmp.path().join("y").exists(),
+        "a rejected config must not create a run directory"
+    );
+
+    let o = noisegd(&["run", tmp.path().join("missing.toml").to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("missing.toml"));
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    for args in [
+        vec!["--help"],
+        vec!["run", "--help"],
+        vec!["demo", "--help"],
+    ] {
+        let o = noisegd(&args);
+        assert!(o.status.success());
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(text.contains("Example"), "{args:?}: {text}");
+    }
+}

@@ -1,0 +1,160 @@
+//! End-to-end step times of the perturbed step and the noise generator's throughput.
+//!
+//! `cargo bench -p noisegd --bench step` prints, for MLP 1 (784-500-500-500-10) at batch 128 with
+//! SGD (momentum 0.9): the median step time for policies none / all / layer and each policy's
+//! overhead over none, measured interleaved in one run (so the ratios share the machine's state);
+//! and the Gaussian generator's throughput in normals/s with 1 and 2 threads.
+//! Environment: `NOISEGD_BENCH_ROUNDS` (default 15) rounds of `NOISEGD_BENCH_STEPS` (default 10)
+//! steps per policy.
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use noisegd::models::mlp::{Mlp, MlpConfig};
+use noisegd::noise::rng::{fill_normal, NoiseKey};
+use noisegd::noise::{NoiseConfig, PolicyKind};
+use noisegd::optim::{BaseOptimizer, OptimConfig};
+use noisegd::step::NoiseInjection;
+use std::time::Instant;
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn noise_throughput(threads: usize, n: usize, reps: usize) -> f64 {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    let mut buf = vec![0f32; n];
+    pool.install(|| {
+        let mut times = vec![];
+        for r in 0..reps {
+            let t = Instant::now();
+            fill_normal(NoiseKey::new(1, r as u64, 0), 0, 1.0, &mut buf);
+            times.push(t.elapsed().as_secs_f64());
+        }
+        std::hint::black_box(&buf);
+        n as f64 / median(times)
+    })
+}
+
+struct Case {
+    name: &'static str,
+    model: Mlp,
+    pgd: NoiseInjection,
+    times: Vec<f64>,
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; accept and ignore harness flags.
+    let rounds = env_or("NOISEGD_BENCH_ROUNDS", 15);
+    let steps = env_or("NOISEGD_BENCH_STEPS", 10);
+    let batch = 128;
+    let device = Device::flex().autodiff();
+
+    let n = 898_510;
+    println!("noise generator, {n} normals per call (one MLP 1 'all' step):");
+    for threads in [1, 2] {
+        let rate = noise_throughput(threads, n, 30);
+        println!(
+            "  {threads} thread(s): {:.1} M normals/s  ({:.3} ms per call)",
+            rate / 1e6,
+            n as f64 / rate * 1e3
+        );
+    }
+
+    let x_data: Vec<f32> = (0..batch * 784)
+        .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
+        .collect();
+    let x = Tensor::<2>::from_data(TensorData::new(x_data, [batch, 784]), &device);
+    let y = Tensor::<1, Int>::from_data(
+        TensorData::new(
+            (0..batch as i64).map(|i| i % 10).collect::<Vec<_>>(),
+            [batch],
+        ),
+        &device,
+    );
+    let opt = OptimConfig {
+        momentum: 0.9,
+        ..OptimConfig::sgd(0.005)
+    };
+    let total = (rounds * steps + 100) as u64;
+    let mut cases: Vec<Case> = [
+        ("none", PolicyKind::None),
+        ("all", PolicyKind::All),
+        ("layer", PolicyKind::Layer),
+    ]
+    .into_iter()
+    .map(|(name, policy)| {
+        let model = MlpConfig::mlp1().init(&device);
+        let noise = NoiseConfig {
+            policy,
+            sigma: if policy == PolicyKind::None {
+                0.0
+            } else {
+                0.05
+            },
+            ..NoiseConfig::default()
+        };
+        let pgd = NoiseInjection::new(
+            &model,
+            noise,
+            BaseOptimizer::new(&opt, total).unwrap(),
+            0,
+            total,
+        )
+        .unwrap();
+        Case {
+            name,
+            model,
+            pgd,
+            times: vec![],
+        }
+    })
+    .collect();
+
+    let run = |case: &mut Case, k: usize| -> f64 {
+        let t = Instant::now();
+        for _ in 0..k {
+            let model = case.model.clone();
+            let (next, _) = case
+                .pgd
+                .step(model, |m| m.loss(x.clone(), y.clone()))
+                .unwrap();
+            case.model = next;
+        }
+        t.elapsed().as_secs_f64() / k as f64
+    };
+    for case in cases.iter_mut() {
+        run(case, 5); // warm-up: allocator pools, thread pool
+    }
+    for _ in 0..rounds {
+        for case in cases.iter_mut() {
+            let per_step = run(case, steps);
+            case.times.push(per_step);
+        }
+    }
+    let base = median(cases[0].times.clone());
+    println!("\nMLP 1 (784-500-500-500-10, 898,510 parameters, 4 layer groups), batch {batch}, SGD momentum 0.9,");
+    println!(
+        "median of {rounds} rounds x {steps} steps, policies interleaved, {} rayon threads:",
+        rayon::current_num_threads()
+    );
+    println!("  {:<6} {:>10} {:>10}", "policy", "ms/step", "overhead");
+    for case in &cases {
+        let m = median(case.times.clone());
+        println!(
+            "  {:<6} {:>10.3} {:>+9.1}%",
+            case.name,
+            m * 1e3,
+            (m / base - 1.0) * 100.0
+        );
+    }
+}

@@ -4,7 +4,7 @@
 //! SGD (momentum 0.9): the median step time for policies none / all / layer and each policy's
 //! overhead over none, measured interleaved in one run (so the ratios share the machine's state);
 //! and the Gaussian generator's throughput in normals/s with 1 and 2 threads.
-//! Environment: `NOISEGD_BENCH_ROUNDS` (default 15) rounds of `NOISEGD_BENCH_STEPS` (default 10)
+//! Environment: `NOISEGD_BENCH_ROUNDS` (default 40) rounds of `NOISEGD_BENCH_STEPS` (default 5)
 //! steps per policy.
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -54,8 +54,8 @@ struct Case {
 
 fn main() {
     // `cargo bench` passes `--bench`; accept and ignore harness flags.
-    let rounds = env_or("NOISEGD_BENCH_ROUNDS", 15);
-    let steps = env_or("NOISEGD_BENCH_STEPS", 10);
+    let rounds = env_or("NOISEGD_BENCH_ROUNDS", 40);
+    let steps = env_or("NOISEGD_BENCH_STEPS", 5);
     let batch = 128;
     let device = Device::flex().autodiff();
 
@@ -142,6 +142,34 @@ fn main() {
         }
     }
     let base = median(cases[0].times.clone());
+
+    // Where the overhead goes: building the perturbed copy alone (noise + copy + new leaves).
+    let groups = noisegd::params::ParamGroups::of(&cases[0].model, noisegd::params::GroupBy::Layer);
+    let time_perturb = |noise: &NoiseConfig, step: u64| {
+        let plan = noise.plan(0, step, noise.sigma, groups.len());
+        let t = Instant::now();
+        let copy = noisegd::step::perturb(&cases[0].model, &groups, &plan, 0, 1.0);
+        std::hint::black_box(&copy);
+        t.elapsed().as_secs_f64()
+    };
+    let perturb_all = median(
+        (0..30)
+            .map(|s| time_perturb(&NoiseConfig::all(0.05), s))
+            .collect(),
+    );
+    let cyclic = NoiseConfig {
+        select: noisegd::noise::Select::Cyclic,
+        ..NoiseConfig::layer(0.05)
+    };
+    let perturb_layer: Vec<f64> = (0..groups.len())
+        .map(|g| {
+            median(
+                (0..30)
+                    .map(|r| time_perturb(&cyclic, (r * groups.len() + g) as u64))
+                    .collect(),
+            )
+        })
+        .collect();
     println!("\nMLP 1 (784-500-500-500-10, 898,510 parameters, 4 layer groups), batch {batch}, SGD momentum 0.9,");
     println!(
         "median of {rounds} rounds x {steps} steps, policies interleaved, {} rayon threads:",
@@ -155,6 +183,15 @@ fn main() {
             case.name,
             m * 1e3,
             (m / base - 1.0) * 100.0
+        );
+    }
+    println!("\nbuilding the perturbed copy alone (median of 30):");
+    println!("  all: {:.3} ms", perturb_all * 1e3);
+    for (g, t) in perturb_layer.iter().enumerate() {
+        println!(
+            "  layer, group {g} ({} weights): {:.3} ms",
+            groups.groups()[g].numel(),
+            t * 1e3
         );
     }
 }

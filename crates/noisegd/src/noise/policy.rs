@@ -164,15 +164,6 @@ impl NoiseConfig {
                 "must be ≥ 1 (or left out for the whole run)",
             ));
         }
-        if self.policy == PolicyKind::None && self.sigma > 0.0 {
-            return Err(Error::invalid(
-                "noise.sigma",
-                format!(
-                    "is {} but noise.policy = \"none\" injects no noise; set policy = \"layer\" or \"all\", or sigma = 0",
-                    self.sigma
-                ),
-            ));
-        }
         Ok(())
     }
 
@@ -201,8 +192,14 @@ impl NoiseConfig {
         )
     }
 
-    /// Which groups get noise at `step`, given the scheduled σ and `n_groups` = M.
+    /// Which groups get noise at `step`, given the scheduled σ and `n_groups` = M. Under
+    /// `none` the plan's σ is 0 whatever `noise.sigma` says, since no noise is injected.
     pub fn plan(&self, seed: u64, step: u64, sigma: f64, n_groups: usize) -> Plan {
+        let sigma = if self.policy == PolicyKind::None {
+            0.0
+        } else {
+            sigma
+        };
         let targets = if sigma == 0.0 || n_groups == 0 {
             vec![]
         } else {
@@ -293,17 +290,24 @@ mod tests {
             .plan(0, 3, 0.0, 4)
             .targets
             .is_empty());
-        assert!(NoiseConfig::default().plan(0, 3, 0.5, 4).targets.is_empty());
+        let none = NoiseConfig::default().plan(0, 3, 0.5, 4);
+        assert!(none.targets.is_empty());
+        assert_eq!(
+            none.sigma, 0.0,
+            "policy none reports σ = 0 whatever noise.sigma says"
+        );
     }
 
     #[test]
     fn validation_names_the_key() {
         let err = NoiseConfig::layer(-0.1).validate().unwrap_err().to_string();
         assert!(err.contains("noise.sigma"), "{err}");
-        let cfg = NoiseConfig {
-            sigma: 0.1,
-            ..NoiseConfig::default()
-        };
-        assert!(cfg.validate().unwrap_err().to_string().contains("policy"));
+        let err = NoiseConfig {
+            final_sigma: f64::NAN,
+            ..NoiseConfig::layer(0.1)
+        }
+        .validate()
+        .unwrap_err();
+        assert!(err.to_string().contains("noise.final_sigma"), "{err}");
     }
 }

@@ -14,7 +14,7 @@
 //! a test below shows it.
 
 use crate::error::{Error, Result};
-use crate::noise::rng::{fill_normal, NoiseKey};
+use crate::noise::draw::StepNoise;
 use crate::noise::{NoiseConfig, Plan};
 use crate::optim::BaseOptimizer;
 use crate::params::ParamGroups;
@@ -45,50 +45,39 @@ pub fn perturb<M: Module>(model: &M, groups: &ParamGroups, plan: &Plan, seed: u6
     if plan.targets.is_empty() {
         return model.clone();
     }
-    let mut std_of_group = vec![None; groups.len()];
-    for t in &plan.targets {
-        std_of_group[t.group] = Some(t.std as f32);
-    }
-    let mut mapper = Perturber {
-        groups,
-        std_of_group,
-        seed,
-        step: plan.step,
-        sign,
-    };
-    model.clone().map(&mut mapper)
+    perturb_with(model, StepNoise::draw(groups, plan, seed), sign)
 }
 
-struct Perturber<'a> {
-    groups: &'a ParamGroups,
-    std_of_group: Vec<Option<f32>>,
-    seed: u64,
-    step: u64,
+/// The perturbed clone of `model` with noise already drawn: `w + ε` (`sign = 1`) or `w − ε`.
+pub fn perturb_with<M: Module>(model: &M, noise: StepNoise, sign: f32) -> M {
+    model.clone().map(&mut Perturber { noise, sign })
+}
+
+struct Perturber {
+    noise: StepNoise,
     sign: f32,
 }
 
-impl ModuleMapper for Perturber<'_> {
+impl ModuleMapper for Perturber {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let Some(slot) = self.groups.slot(&param.id) else {
+        let Some(eps) = self.noise.take(&param.id) else {
             return param;
         };
-        let Some(std) = self.std_of_group[slot.group] else {
-            return param;
-        };
-        let key =
-            NoiseKey::new(self.seed, self.step, slot.group as u32).with_stream(slot.member as u32);
         let sign = self.sign;
         param.map(|tensor| {
             let require_grad = tensor.is_require_grad();
             let shape = tensor.shape();
-            let mut noise = vec![0f32; shape.num_elements()];
-            fill_normal(key, 0, sign * std, &mut noise);
-            // `w + ε` is a new tensor computed on the inner backend: the clean `w` is only read,
-            // never written, and the sum becomes a fresh autodiff leaf. (Measured faster than
+            // `w ± ε` is a new tensor computed on the inner backend: the clean `w` is only read,
+            // never written, and the result becomes a fresh autodiff leaf. (Measured faster than
             // copying `w` out and adding the noise in place: one fewer pass over memory.)
             let clean = tensor.inner();
-            let noise = Tensor::<D>::from_data(TensorData::new(noise, shape), &clean.device());
-            let noisy = (clean + noise).autodiff();
+            let eps = Tensor::<D>::from_data(TensorData::new(eps, shape), &clean.device());
+            let noisy = if sign >= 0.0 {
+                clean + eps
+            } else {
+                clean - eps
+            }
+            .autodiff();
             if require_grad {
                 noisy.require_grad()
             } else {
@@ -273,17 +262,30 @@ impl NoiseInjection {
         &self,
         model: &M,
         plan: &Plan,
+        loss_fn: F,
+    ) -> (f64, GradientsParams) {
+        let noise =
+            (!plan.targets.is_empty()).then(|| StepNoise::draw(&self.groups, plan, self.seed));
+        self.gradients_with(model, noise, loss_fn)
+    }
+
+    /// [`NoiseInjection::perturbed_gradients`] with the step's noise already drawn.
+    fn gradients_with<M: Module, F: FnMut(&M) -> Tensor<1>>(
+        &self,
+        model: &M,
+        noise: Option<StepNoise>,
         mut loss_fn: F,
     ) -> (f64, GradientsParams) {
-        if plan.targets.is_empty() {
+        let Some(noise) = noise else {
             return loss_and_grads(model, &mut loss_fn);
-        }
-        let plus = perturb(model, &self.groups, plan, self.seed, 1.0);
-        let (loss_plus, grads_plus) = loss_and_grads(&plus, &mut loss_fn);
+        };
         if !self.noise.antithetic {
-            return (loss_plus, grads_plus);
+            let plus = perturb_with(model, noise, 1.0);
+            return loss_and_grads(&plus, &mut loss_fn);
         }
-        let minus = perturb(model, &self.groups, plan, self.seed, -1.0);
+        let plus = perturb_with(model, noise.clone(), 1.0);
+        let (loss_plus, grads_plus) = loss_and_grads(&plus, &mut loss_fn);
+        let minus = perturb_with(model, noise, -1.0);
         let (loss_minus, grads_minus) = loss_and_grads(&minus, &mut loss_fn);
         (
             0.5 * (loss_plus + loss_minus),
@@ -300,7 +302,9 @@ impl NoiseInjection {
         loss_fn: F,
     ) -> Result<(M, StepReport)> {
         let plan = self.next_plan();
-        let (loss, grads) = self.perturbed_gradients(&model, &plan, loss_fn);
+        let noise =
+            (!plan.targets.is_empty()).then(|| StepNoise::draw(&self.groups, &plan, self.seed));
+        let (loss, grads) = self.gradients_with(&model, noise, loss_fn);
         let lr = self.optimizer.lr_at(self.step, self.epoch);
         let hint = || {
             format!(

@@ -384,3 +384,38 @@ fn grad_values<M: Module>(model: &M, grads: &burn::optim::GradientsParams) -> Ve
     model.visit(&mut v);
     v.1
 }
+
+/// A model with groups of a realistic size (tens of thousands of weights).
+fn wide() -> (Mlp, Batch) {
+    let device = Device::flex().autodiff();
+    let model = MlpConfig::new(vec![300, 200, 100, 3]).init(&device);
+    let x = Tensor::<2>::ones([4, 300], &device).mul_scalar(0.01);
+    let y = Tensor::<1, Int>::from_ints([0, 2, 1, 2], &device);
+    (model, Batch { x, y })
+}
+
+/// `step` is exactly `perturbed_gradients` at the step's plan followed by the base optimizer.
+#[test]
+fn step_is_perturbed_gradients_then_the_base_step() {
+    let (model, batch) = wide();
+    let opt = OptimConfig::sgd(0.1);
+    for noise in [NoiseConfig::all(0.3), NoiseConfig::layer(0.3)] {
+        let mut pgd = injection(&model, noise.clone(), &opt, 8);
+        let reference = injection(&model, noise, &opt, 8);
+        let mut base = BaseOptimizer::new(&opt, 100).unwrap();
+        let (mut a, mut b) = (model.clone(), model.clone());
+        for step in 0..4 {
+            a = pgd
+                .step(a, |m| m.loss(batch.x.clone(), batch.y.clone()))
+                .unwrap()
+                .0;
+            let plan = reference
+                .noise()
+                .plan(8, step, 0.3, reference.groups().len());
+            let (_, grads) = reference
+                .perturbed_gradients(&b, &plan, |m| m.loss(batch.x.clone(), batch.y.clone()));
+            b = base.step(0.1, b, grads);
+        }
+        assert_eq!(bits(&a), bits(&b));
+    }
+}

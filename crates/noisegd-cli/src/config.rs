@@ -76,6 +76,10 @@ pub struct LassoConfig {
     pub sparsity: usize,
     /// Std of the label noise.
     pub noise_std: f64,
+    /// AR(1) correlation ρ between neighbouring features.
+    pub correlation: f64,
+    /// Held-out rows for the test error.
+    pub n_test: usize,
     /// Initialization `w₁ = w₂ = init_scale·1`.
     pub init_scale: f64,
     /// Average the iterates over this last fraction of the run.
@@ -91,6 +95,8 @@ impl Default for LassoConfig {
             d: 100,
             sparsity: 5,
             noise_std: 0.1,
+            correlation: 0.0,
+            n_test: 1000,
             init_scale: 0.1,
             average_last: 0.5,
             solver_tol: 1e-10,
@@ -162,6 +168,12 @@ impl RunConfig {
                 bail!(
                     "invalid value for `lasso.noise_std`: must be ≥ 0, found {}",
                     l.noise_std
+                );
+            }
+            if !(l.correlation.is_finite() && l.correlation.abs() < 1.0) {
+                bail!(
+                    "invalid value for `lasso.correlation`: must lie in (-1, 1), found {}",
+                    l.correlation
                 );
             }
             if !(l.init_scale.is_finite() && l.init_scale > 0.0) {

@@ -188,3 +188,24 @@ fn every_command_has_help_with_an_example() {
         assert!(text.contains("Example"), "{args:?}: {text}");
     }
 }
+
+/// The paper's claim on the shipped config (shortened): PGD's averaged predictor is within 5 % of
+/// the weighted Lasso of Eq. (8), GD from the same start is at least 5× further, and the
+/// support matches.
+#[test]
+fn shipped_lasso_config_reaches_the_explicit_lasso() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/lasso.toml");
+    let out = tmp.path().join("lasso");
+    run_ok(&cfg, &out, &["--set", "train.steps=40000"]);
+    let s: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let get = |k: &str| s[k].as_f64().unwrap_or_else(|| panic!("{k} missing: {s}"));
+    assert!(get("rel_dist_to_explicit") < 0.05, "{s}");
+    assert!(
+        get("gd_rel_dist_to_explicit") > 5.0 * get("rel_dist_to_explicit"),
+        "{s}"
+    );
+    assert!(get("support_f1") >= 0.9, "{s}");
+    assert!(get("objective_gap") < 0.01, "{s}");
+}

@@ -2,7 +2,9 @@
 //! "PGD on a diagonal linear network ≈ weighted Lasso" claim is checked.
 //!
 //! Model: `y = Xβ* + noise_std·ε` with
-//! - `X_ij ~ N(0, 1)` i.i.d., then (if `normalize_columns`) each column scaled
+//! - rows of `X` Gaussian with unit variances and AR(1) correlation
+//!   `corr(X_ij, X_ik) = ρ^|j−k|` (`correlation` = ρ; ρ = 0 gives i.i.d. N(0, 1) entries,
+//!   built as `x_j = ρ·x_{j−1} + √(1−ρ²)·z_j` from the same draws `z`), then (if `normalize_columns`) each column scaled
 //!   so that `(XᵀX)_jj = ‖X_j‖² = n`, the normalisation the paper assumes
 //!   (it makes the implied Lasso weights `λ_j = 2σ²(XᵀX)_jj/n = 2σ²` uniform);
 //! - `support`: `sparsity` distinct indices drawn uniformly (partial
@@ -15,8 +17,10 @@
 //! All randomness comes from one `ChaCha8Rng::seed_from_u64(seed)` stream in
 //! a fixed order: all of `X` (row-major), then the support swaps, then for
 //! each support index in sorted order its sign and then its magnitude, then
-//! the `n` noise draws. The noise is drawn even when `noise_std = 0`, so two
-//! configs that differ only in `noise_std` share `X`, `β*` and `ε`.
+//! the `n` noise draws, and last the held-out test set (`n_test` rows of `X`, scaled by the
+//! training columns' factors, then their `n_test` noise draws). The noise is drawn even when
+//! `noise_std = 0`, so two configs that differ only in `noise_std` share `X`, `β*` and `ε`,
+//! and the training data do not depend on `n_test`.
 //! Same config ⇒ bit-identical data (for fixed versions of `rand`,
 //! `rand_chacha` and `rand_distr`, whose sampling algorithms define the
 //! stream).
@@ -44,6 +48,10 @@ pub enum SyntheticError {
     #[error("`noise_std` must be finite and >= 0, got {value}")]
     InvalidNoiseStd { value: f64 },
 
+    /// Correlation outside (−1, 1).
+    #[error("`correlation` must lie in (-1, 1), got {value}")]
+    InvalidCorrelation { value: f64 },
+
     /// `n·d` does not fit in `usize`.
     #[error("`n` = {n} times `d` = {d} overflows usize")]
     TooLarge { n: usize, d: usize },
@@ -59,6 +67,10 @@ pub struct SparseRegressionConfig {
     pub noise_std: f64,
     /// Scale columns so `(XᵀX)_jj = n`, as the paper assumes.
     pub normalize_columns: bool,
+    /// AR(1) correlation ρ between neighbouring features (0 = independent).
+    pub correlation: f64,
+    /// Rows of the held-out test set, drawn from the same distribution after the training data.
+    pub n_test: usize,
     pub seed: u64,
 }
 
@@ -73,6 +85,10 @@ pub struct SparseRegression {
     pub beta_star: Vec<f64>,
     /// Sorted, distinct indices where `beta_star` is non-zero.
     pub support: Vec<usize>,
+    /// Row-major `n_test × d` held-out features.
+    pub x_test_rows: Vec<f64>,
+    /// Held-out targets.
+    pub y_test: Vec<f64>,
 }
 
 impl SparseRegression {
@@ -103,20 +119,30 @@ pub fn generate(cfg: &SparseRegressionConfig) -> Result<SparseRegression, Synthe
             value: cfg.noise_std,
         });
     }
+    if !(cfg.correlation.is_finite() && cfg.correlation.abs() < 1.0) {
+        return Err(SyntheticError::InvalidCorrelation {
+            value: cfg.correlation,
+        });
+    }
     let len = n.checked_mul(d).ok_or(SyntheticError::TooLarge { n, d })?;
+    let test_len = cfg
+        .n_test
+        .checked_mul(d)
+        .ok_or(SyntheticError::TooLarge { n: cfg.n_test, d })?;
 
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
 
-    let mut x_rows: Vec<f64> = (0..len).map(|_| normal(&mut rng)).collect();
+    let mut x_rows = gaussian_rows(&mut rng, len, d, cfg.correlation);
+    let mut scales = vec![1.0; d];
     if cfg.normalize_columns {
-        for j in 0..d {
+        for (j, scale) in scales.iter_mut().enumerate() {
             let sq: f64 = (0..n).map(|i| x_rows[i * d + j] * x_rows[i * d + j]).sum();
             // A zero Gaussian column has probability 0; leave it alone rather
             // than divide by zero.
             if sq > 0.0 {
-                let scale = (n as f64 / sq).sqrt();
+                *scale = (n as f64 / sq).sqrt();
                 for i in 0..n {
-                    x_rows[i * d + j] *= scale;
+                    x_rows[i * d + j] *= *scale;
                 }
             }
         }
@@ -148,6 +174,20 @@ pub fn generate(cfg: &SparseRegressionConfig) -> Result<SparseRegression, Synthe
         *yi += cfg.noise_std * normal(&mut rng);
     }
 
+    let mut x_test_rows = gaussian_rows(&mut rng, test_len, d, cfg.correlation);
+    for row in x_test_rows.chunks_exact_mut(d) {
+        for (v, scale) in row.iter_mut().zip(&scales) {
+            *v *= scale;
+        }
+    }
+    let y_test = x_test_rows
+        .chunks_exact(d)
+        .map(|row| {
+            let fit: f64 = support.iter().map(|&j| row[j] * beta_star[j]).sum();
+            fit + cfg.noise_std * normal(&mut rng)
+        })
+        .collect();
+
     Ok(SparseRegression {
         n,
         d,
@@ -155,7 +195,24 @@ pub fn generate(cfg: &SparseRegressionConfig) -> Result<SparseRegression, Synthe
         y,
         beta_star,
         support,
+        x_test_rows,
+        y_test,
     })
+}
+
+/// `len / d` rows with AR(1)-correlated unit-variance entries; with ρ = 0 these are exactly
+/// the i.i.d. draws.
+fn gaussian_rows<R: Rng + ?Sized>(rng: &mut R, len: usize, d: usize, rho: f64) -> Vec<f64> {
+    let mut x: Vec<f64> = (0..len).map(|_| normal(rng)).collect();
+    if rho != 0.0 {
+        let innovation = (1.0 - rho * rho).sqrt();
+        for row in x.chunks_exact_mut(d) {
+            for j in 1..d {
+                row[j] = rho * row[j - 1] + innovation * row[j];
+            }
+        }
+    }
+    x
 }
 
 fn normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
@@ -173,8 +230,81 @@ mod tests {
             sparsity: 6,
             noise_std: 0.3,
             normalize_columns: true,
+            correlation: 0.0,
+            n_test: 0,
             seed: 7,
         }
+    }
+
+    #[test]
+    fn test_set_follows_the_training_draws_without_changing_them() {
+        let base = generate(&cfg()).unwrap();
+        let with_test = generate(&SparseRegressionConfig {
+            n_test: 500,
+            ..cfg()
+        })
+        .unwrap();
+        assert_eq!(base.x_rows, with_test.x_rows);
+        assert_eq!(base.y, with_test.y);
+        assert_eq!(with_test.y_test.len(), 500);
+        // Same model on fresh rows: the residual's std is noise_std within a derived tolerance.
+        let d = with_test.d;
+        let resid: Vec<f64> = with_test
+            .x_test_rows
+            .chunks_exact(d)
+            .zip(&with_test.y_test)
+            .map(|(row, y)| {
+                y - row
+                    .iter()
+                    .zip(&with_test.beta_star)
+                    .map(|(a, b)| a * b)
+                    .sum::<f64>()
+            })
+            .collect();
+        let sd = (resid.iter().map(|r| r * r).sum::<f64>() / 500.0).sqrt();
+        assert!(
+            (sd - 0.3).abs() < 5.0 * 0.3 / (2.0f64 * 500.0).sqrt(),
+            "{sd}"
+        );
+    }
+
+    #[test]
+    fn correlation_gives_ar1_neighbours() {
+        let data = generate(&SparseRegressionConfig {
+            n: 20_000,
+            d: 3,
+            sparsity: 1,
+            normalize_columns: false,
+            correlation: 0.6,
+            ..cfg()
+        })
+        .unwrap();
+        let col = |j: usize| {
+            data.x_rows
+                .iter()
+                .skip(j)
+                .step_by(3)
+                .copied()
+                .collect::<Vec<_>>()
+        };
+        let corr = |a: &[f64], b: &[f64]| {
+            let n = a.len() as f64;
+            let dot = a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>() / n;
+            let va = a.iter().map(|x| x * x).sum::<f64>() / n;
+            let vb = b.iter().map(|x| x * x).sum::<f64>() / n;
+            dot / (va * vb).sqrt()
+        };
+        // Sample correlation's sd ≈ (1 − ρ²)/√n.
+        let tol = |rho: f64| 5.0 * (1.0 - rho * rho) / (20_000f64).sqrt();
+        assert!((corr(&col(0), &col(1)) - 0.6).abs() < tol(0.6));
+        assert!((corr(&col(0), &col(2)) - 0.36).abs() < tol(0.36));
+        assert!(matches!(
+            generate(&SparseRegressionConfig {
+                correlation: 1.0,
+                ..cfg()
+            }),
+            Err(SyntheticError::InvalidCorrelation { .. })
+        ));
     }
 
     #[test]

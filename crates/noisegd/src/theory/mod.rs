@@ -1,3 +1,6 @@
 //! Closed-form smoothed losses, explicit regularizers and certified reference solvers.
 
+pub mod group_lasso;
 pub mod lasso;
+pub mod nuclear;
+pub mod smoothed;

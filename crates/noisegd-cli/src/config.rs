@@ -17,6 +17,8 @@ use std::path::Path;
 pub enum Experiment {
     /// Diagonal linear network vs the weighted Lasso it implicitly solves (paper §2.3).
     Lasso,
+    /// Grouped linear model vs the data-weighted group Lasso of Eq. (38) (paper §2.4).
+    GroupLasso,
 }
 
 /// A whole config file.
@@ -43,6 +45,49 @@ pub struct RunConfig {
     /// Settings of the `lasso` experiment.
     #[serde(default)]
     pub lasso: LassoConfig,
+    /// Settings of the `group_lasso` experiment.
+    #[serde(default)]
+    pub group_lasso: GroupLassoConfig,
+}
+
+/// The `[group_lasso]` table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GroupLassoConfig {
+    /// Number of samples.
+    pub n: usize,
+    /// Number of groups.
+    pub groups: usize,
+    /// Features per group.
+    pub group_size: usize,
+    /// Groups with non-zero planted coefficients.
+    pub active_groups: usize,
+    /// Std of the label noise.
+    pub noise_std: f64,
+    /// Held-out rows for the test error.
+    pub n_test: usize,
+    /// Initialization scale of v and W.
+    pub init_scale: f64,
+    /// Average the iterates over this last fraction of the run.
+    pub average_last: f64,
+    /// Relative duality gap at which the reference solver stops.
+    pub solver_tol: f64,
+}
+
+impl Default for GroupLassoConfig {
+    fn default() -> Self {
+        Self {
+            n: 50,
+            groups: 20,
+            group_size: 4,
+            active_groups: 3,
+            noise_std: 0.1,
+            n_test: 1000,
+            init_scale: 0.1,
+            average_last: 0.5,
+            solver_tol: 1e-10,
+        }
+    }
 }
 
 /// The `[train]` table.
@@ -192,6 +237,39 @@ impl RunConfig {
                 bail!(
                     "invalid value for `lasso.solver_tol`: must lie in (0, 1e-8], found {}",
                     l.solver_tol
+                );
+            }
+        }
+        if self.experiment == Experiment::GroupLasso {
+            let g = &self.group_lasso;
+            if g.n == 0 || g.groups == 0 || g.group_size == 0 {
+                bail!("invalid value for `group_lasso.n`/`groups`/`group_size`: all must be ≥ 1");
+            }
+            if g.active_groups > g.groups {
+                bail!("invalid value for `group_lasso.active_groups`: must be ≤ groups = {}, found {}", g.groups, g.active_groups);
+            }
+            if !(g.noise_std.is_finite() && g.noise_std >= 0.0) {
+                bail!(
+                    "invalid value for `group_lasso.noise_std`: must be ≥ 0, found {}",
+                    g.noise_std
+                );
+            }
+            if !(g.init_scale.is_finite() && g.init_scale > 0.0) {
+                bail!(
+                    "invalid value for `group_lasso.init_scale`: must be > 0, found {}",
+                    g.init_scale
+                );
+            }
+            if !(g.average_last > 0.0 && g.average_last <= 1.0) {
+                bail!(
+                    "invalid value for `group_lasso.average_last`: must lie in (0, 1], found {}",
+                    g.average_last
+                );
+            }
+            if !(g.solver_tol > 0.0 && g.solver_tol <= 1e-8) {
+                bail!(
+                    "invalid value for `group_lasso.solver_tol`: must lie in (0, 1e-8], found {}",
+                    g.solver_tol
                 );
             }
         }

@@ -7,6 +7,7 @@
 //! solved first, to a certified relative duality gap, so that the distance to it can be logged
 //! along training.
 
+use super::common::{average_from, f1, f32s, mse, name, rel_dist, support, to_f64};
 use super::{progress, RunOptions};
 use crate::config::RunConfig;
 use crate::report::plot::{write_line_plot, LinePlot, Scale, Series};
@@ -233,14 +234,13 @@ fn train(
 ) -> Result<Trained> {
     let l = &config.lasso;
     let steps = config.train.steps;
-    let f32s = |v: &[f64]| v.iter().map(|x| *x as f32).collect::<Vec<_>>();
     let x = Tensor::<2>::from_data(TensorData::new(f32s(&data.x_rows), [l.n, l.d]), device);
     let y = Tensor::<1>::from_data(TensorData::new(f32s(&data.y), [l.n]), device);
     let mut model = DiagonalNet::uniform(l.d, l.init_scale, device);
     // Full-batch GD: one epoch is one step.
     let optimizer = BaseOptimizer::new(&config.optim, steps)?;
     let mut pgd = NoiseInjection::new(&model, noise.clone(), optimizer, config.seed, steps)?;
-    let average_from = steps - ((l.average_last * steps as f64).ceil() as u64).clamp(1, steps);
+    let average_from = average_from(steps, l.average_last);
     let mut beta_sum = Tensor::<1>::zeros([l.d], &device.clone().inner());
     let mut trained = Trained {
         beta_avg: vec![],
@@ -410,73 +410,6 @@ fn plots(
         &dir.file("coefficients"),
     )?;
     Ok(())
-}
-
-fn to_f64(t: Tensor<1>) -> Vec<f64> {
-    t.inner()
-        .into_data()
-        .try_to_vec::<f32>()
-        .expect("f32 tensor")
-        .into_iter()
-        .map(f64::from)
-        .collect()
-}
-
-fn rel_dist(a: &[f64], b: &[f64]) -> f64 {
-    let diff: f64 = a
-        .iter()
-        .zip(b)
-        .map(|(x, y)| (x - y) * (x - y))
-        .sum::<f64>()
-        .sqrt();
-    diff / b
-        .iter()
-        .map(|v| v * v)
-        .sum::<f64>()
-        .sqrt()
-        .max(f64::MIN_POSITIVE)
-}
-
-/// Indices of the entries above 1 % of the largest in magnitude: the averaged PGD iterate
-/// keeps small fluctuations around the Lasso's exact zeros.
-fn support(b: &[f64]) -> Vec<usize> {
-    let scale = b.iter().fold(0f64, |m, v| m.max(v.abs()));
-    (0..b.len())
-        .filter(|&i| b[i].abs() > 1e-2 * scale.max(1e-12))
-        .collect()
-}
-
-/// F1 score of `found` against `truth` (1 when both are empty).
-fn f1(found: &[usize], truth: &[usize]) -> f64 {
-    let hits = found.iter().filter(|i| truth.contains(i)).count() as f64;
-    if found.is_empty() && truth.is_empty() {
-        return 1.0;
-    }
-    2.0 * hits / (found.len() + truth.len()) as f64
-}
-
-fn mse(x_rows: &[f64], y: &[f64], beta: &[f64]) -> f64 {
-    if y.is_empty() {
-        return f64::NAN;
-    }
-    let d = beta.len();
-    let sq: f64 = x_rows
-        .chunks_exact(d)
-        .zip(y)
-        .map(|(row, yi)| {
-            let fit: f64 = row.iter().zip(beta).map(|(a, b)| a * b).sum();
-            (yi - fit) * (yi - fit)
-        })
-        .sum();
-    sq / y.len() as f64
-}
-
-/// The name a config uses for an enum value (`"layer"`, `"sgd"`).
-fn name<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 fn report(config: &RunConfig, s: &serde_json::Value, n_groups: usize) -> String {

@@ -1,5 +1,7 @@
 //! One file per experiment; each turns a resolved config into a finished run directory.
 
+mod common;
+pub mod group_lasso;
 pub mod lasso;
 
 use crate::config::{Experiment, RunConfig};
@@ -17,6 +19,7 @@ pub struct RunOptions {
 pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std::path::PathBuf> {
     match config.experiment {
         Experiment::Lasso => lasso::run(config, dir, options),
+        Experiment::GroupLasso => group_lasso::run(config, dir, options),
     }
 }
 

@@ -19,6 +19,8 @@ pub enum Experiment {
     Lasso,
     /// Grouped linear model vs the data-weighted group Lasso of Eq. (38) (paper §2.4).
     GroupLasso,
+    /// Two-layer linear factorization vs the nuclear-norm problem of Eq. (10) (paper §2.4).
+    Nuclear,
 }
 
 /// A whole config file.
@@ -48,6 +50,49 @@ pub struct RunConfig {
     /// Settings of the `group_lasso` experiment.
     #[serde(default)]
     pub group_lasso: GroupLassoConfig,
+    /// Settings of the `nuclear` experiment.
+    #[serde(default)]
+    pub nuclear: NuclearConfig,
+}
+
+/// The `[nuclear]` table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NuclearConfig {
+    /// Number of samples.
+    pub n: usize,
+    /// Input dimension d₀.
+    pub d0: usize,
+    /// Hidden width d₁ of the factorization.
+    pub width: usize,
+    /// Output dimension d₂.
+    pub d2: usize,
+    /// Rank of the planted matrix.
+    pub rank: usize,
+    /// Std of the label noise.
+    pub noise_std: f64,
+    /// Held-out rows for the test error.
+    pub n_test: usize,
+    /// Scale α of the paper's initialization (std α/√(d_i d_{i−1})).
+    pub init_scale: f64,
+    /// Average the iterates over this last fraction of the run.
+    pub average_last: f64,
+}
+
+impl Default for NuclearConfig {
+    fn default() -> Self {
+        Self {
+            n: 40,
+            d0: 10,
+            width: 50,
+            d2: 8,
+            rank: 2,
+            noise_std: 0.5,
+            n_test: 1000,
+            init_scale: 1.0,
+            average_last: 0.5,
+        }
+    }
 }
 
 /// The `[group_lasso]` table.
@@ -270,6 +315,37 @@ impl RunConfig {
                 bail!(
                     "invalid value for `group_lasso.solver_tol`: must lie in (0, 1e-8], found {}",
                     g.solver_tol
+                );
+            }
+        }
+        if self.experiment == Experiment::Nuclear {
+            let c = &self.nuclear;
+            if c.n == 0 || c.d0 == 0 || c.d2 == 0 || c.width == 0 {
+                bail!("invalid value for `nuclear.n`/`d0`/`width`/`d2`: all must be ≥ 1");
+            }
+            if c.rank == 0 || c.rank > c.d0.min(c.d2) {
+                bail!(
+                    "invalid value for `nuclear.rank`: must lie in 1..=min(d0, d2) = {}, found {}",
+                    c.d0.min(c.d2),
+                    c.rank
+                );
+            }
+            if !(c.noise_std.is_finite() && c.noise_std >= 0.0) {
+                bail!(
+                    "invalid value for `nuclear.noise_std`: must be ≥ 0, found {}",
+                    c.noise_std
+                );
+            }
+            if !(c.init_scale.is_finite() && c.init_scale > 0.0) {
+                bail!(
+                    "invalid value for `nuclear.init_scale`: must be > 0, found {}",
+                    c.init_scale
+                );
+            }
+            if !(c.average_last > 0.0 && c.average_last <= 1.0) {
+                bail!(
+                    "invalid value for `nuclear.average_last`: must lie in (0, 1], found {}",
+                    c.average_last
                 );
             }
         }

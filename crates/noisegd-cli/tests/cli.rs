@@ -209,3 +209,45 @@ fn shipped_lasso_config_reaches_the_explicit_lasso() {
     assert!(get("support_f1") >= 0.9, "{s}");
     assert!(get("objective_gap") < 0.01, "{s}");
 }
+
+fn summary_of(config: &str, extra: &[&str]) -> serde_json::Value {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../configs")
+        .join(config);
+    let out = tmp.path().join("run");
+    run_ok(&cfg, &out, extra);
+    serde_json::from_str(&fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
+}
+
+/// Eq. (38) on the shipped config (shortened): within 5 % of the certified group Lasso, with
+/// its active groups, and GD at least 5× further.
+#[test]
+fn shipped_group_lasso_config_reaches_the_explicit_group_lasso() {
+    let s = summary_of("group_lasso.toml", &["--set", "train.steps=30000"]);
+    let get = |k: &str| s[k].as_f64().unwrap_or_else(|| panic!("{k} missing: {s}"));
+    assert!(get("rel_dist_to_explicit") < 0.05, "{s}");
+    assert!(
+        get("gd_rel_dist_to_explicit") > 5.0 * get("rel_dist_to_explicit"),
+        "{s}"
+    );
+    assert_eq!(get("support_f1"), 1.0, "{s}");
+    assert!(get("solver_rel_duality_gap") <= 1e-8, "{s}");
+}
+
+/// Eq. (10) on the shipped config: within 5 % of the nuclear-norm solution, with its rank.
+#[test]
+fn shipped_nuclear_config_reaches_the_explicit_nuclear_norm_solution() {
+    let s = summary_of("nuclear.toml", &[]);
+    let get = |k: &str| s[k].as_f64().unwrap_or_else(|| panic!("{k} missing: {s}"));
+    assert!(get("rel_dist_to_explicit") < 0.05, "{s}");
+    assert!(
+        get("gd_rel_dist_to_explicit") > 5.0 * get("rel_dist_to_explicit"),
+        "{s}"
+    );
+    assert_eq!(s["rank"], s["explicit_rank"], "{s}");
+    assert!(
+        s["gd_rank"].as_u64().unwrap() > s["rank"].as_u64().unwrap(),
+        "{s}"
+    );
+}

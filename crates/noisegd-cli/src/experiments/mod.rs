@@ -3,6 +3,7 @@
 mod common;
 pub mod group_lasso;
 pub mod lasso;
+pub mod nuclear;
 
 use crate::config::{Experiment, RunConfig};
 use crate::run::RunDir;
@@ -20,6 +21,7 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
     match config.experiment {
         Experiment::Lasso => lasso::run(config, dir, options),
         Experiment::GroupLasso => group_lasso::run(config, dir, options),
+        Experiment::Nuclear => nuclear::run(config, dir, options),
     }
 }
 

@@ -1,6 +1,14 @@
-//! Small pieces the regression experiments share.
+//! Pieces the regression experiments share: the GD-versus-PGD training loop and small metrics.
 
+use super::{progress, RunOptions};
+use crate::config::RunConfig;
+use crate::run::{num, should_log, MetricsWriter};
+use anyhow::{Context, Result};
+use burn::module::Module;
 use burn::tensor::Tensor;
+use noisegd::noise::{NoiseConfig, PolicyKind};
+use noisegd::optim::BaseOptimizer;
+use noisegd::step::NoiseInjection;
 
 /// A tensor's values as f64 (after leaving autodiff).
 pub fn to_f64<const D: usize>(t: Tensor<D>) -> Vec<f64> {
@@ -80,6 +88,121 @@ pub fn name<T: serde::Serialize>(value: &T) -> String {
 /// First step of the iterate-averaging window that covers the last `fraction` of `steps`.
 pub fn average_from(steps: u64, fraction: f64) -> u64 {
     steps - ((fraction * steps as f64).ceil() as u64).clamp(1, steps)
+}
+
+/// Columns of `metrics.csv` for the experiments that train with [`train_gd_and_pgd`].
+pub const PAIR_COLUMNS: [&str; 9] = [
+    "step",
+    "method",
+    "train_loss",
+    "explicit_objective",
+    "rel_dist_to_explicit",
+    "perturbed_loss",
+    "sigma",
+    "per_weight_std",
+    "lr",
+];
+
+/// A logged iterate, evaluated in f64 by the experiment.
+pub struct Evaluation {
+    /// The plain training loss.
+    pub train_loss: f64,
+    /// The explicit regularized objective the noise is predicted to minimize.
+    pub objective: f64,
+    /// Relative distance to the explicit solution (NaN when there is none).
+    pub rel_dist: f64,
+}
+
+/// What one of the two runs produced.
+pub struct Trace {
+    /// `(step, explicit objective)` at the logged steps.
+    pub objective: Vec<(f64, f64)>,
+    /// `(step, relative distance to the explicit solution)` at the logged steps.
+    pub distance: Vec<(f64, f64)>,
+    /// The predictor averaged over the last `average_last` of the run.
+    pub average: Vec<f64>,
+}
+
+/// Trains the model twice from the same initialization, by plain GD and by the configured noise
+/// policy (full batch: one epoch is one step), logging an [`Evaluation`] of the predictor at the
+/// logged steps and averaging the predictor over the last part of the run. Returns `[gd, pgd]`.
+#[allow(clippy::too_many_arguments)]
+pub fn train_gd_and_pgd<M: Module, const D: usize>(
+    config: &RunConfig,
+    label: &str,
+    average_last: f64,
+    init: impl Fn() -> M,
+    loss: impl Fn(&M) -> Tensor<1>,
+    predictor: impl Fn(&M) -> Tensor<D>,
+    evaluate: impl Fn(&[f64]) -> Evaluation,
+    metrics: &mut MetricsWriter,
+    options: RunOptions,
+) -> Result<[Trace; 2]> {
+    let steps = config.train.steps;
+    let bar = progress(2 * steps, label, options);
+    let gd_noise = NoiseConfig {
+        policy: PolicyKind::None,
+        sigma: 0.0,
+        ..config.noise.clone()
+    };
+    let mut traces = vec![];
+    for (index, (method, noise)) in [("gd", gd_noise), ("pgd", config.noise.clone())]
+        .into_iter()
+        .enumerate()
+    {
+        let mut model = init();
+        let optimizer = BaseOptimizer::new(&config.optim, steps)?;
+        let mut pgd = NoiseInjection::new(&model, noise, optimizer, config.seed, steps)?;
+        let start = average_from(steps, average_last);
+        let mut sum: Option<Tensor<D>> = None;
+        let mut trace = Trace {
+            objective: vec![],
+            distance: vec![],
+            average: vec![],
+        };
+        for step in 0..steps {
+            pgd.set_epoch(step);
+            let (next, report) = pgd
+                .step(model, &loss)
+                .with_context(|| format!("the {method} run diverged"))?;
+            model = next;
+            if step >= start {
+                let p = predictor(&model).inner();
+                sum = Some(match sum {
+                    Some(s) => s + p,
+                    None => p,
+                });
+            }
+            let done = step + 1;
+            if should_log(done, config.train.log_every, steps) {
+                let e = evaluate(&to_f64(predictor(&model)));
+                trace.objective.push((done as f64, e.objective));
+                trace.distance.push((done as f64, e.rel_dist));
+                metrics.row(&[
+                    done.to_string(),
+                    method.to_string(),
+                    num(e.train_loss),
+                    num(e.objective),
+                    num(e.rel_dist),
+                    num(report.loss),
+                    num(report.sigma),
+                    num(report.per_weight_std),
+                    num(report.lr),
+                ])?;
+                bar.set_position(index as u64 * steps + done);
+            }
+        }
+        let count = (steps - start) as f64;
+        trace.average = to_f64(sum.expect("the averaging window holds at least one step"))
+            .into_iter()
+            .map(|v| v / count)
+            .collect();
+        traces.push(trace);
+    }
+    bar.finish_and_clear();
+    let pgd = traces.pop().expect("two runs");
+    let gd = traces.pop().expect("two runs");
+    Ok([gd, pgd])
 }
 
 #[cfg(test)]

@@ -6,35 +6,22 @@
 //! are compared with `min (1/2n)‖y − Σ X_jβ_j‖² + Σ_j λ_j‖X_jβ_j‖`, `λ_j = σ_t²‖X_j‖_F/n`,
 //! `σ_t = σ/√M`, solved by block coordinate descent to a certified duality gap.
 
-use super::common::{average_from, f1, f32s, mse, name, rel_dist, support, to_f64};
-use super::{progress, RunOptions};
+use super::common::{
+    f1, f32s, mse, name, rel_dist, support, train_gd_and_pgd, Evaluation, PAIR_COLUMNS,
+};
+use super::RunOptions;
 use crate::config::RunConfig;
 use crate::report::plot::{write_line_plot, LinePlot, Scale, Series};
-use crate::run::{num, should_log, RunDir};
+use crate::run::RunDir;
 use anyhow::{Context, Result};
 use burn::tensor::{Tensor, TensorData};
 use nalgebra::{DMatrix, DVector};
 use noisegd::data::structured::{group_sparse, GroupSparseConfig};
 use noisegd::models::grouped::GroupedNet;
-use noisegd::noise::{NoiseConfig, PolicyKind};
-use noisegd::optim::BaseOptimizer;
 use noisegd::params::ParamGroups;
-use noisegd::step::NoiseInjection;
 use noisegd::theory::group_lasso::{lambda_from_noise, GroupLasso, GroupLassoOptions};
 use serde_json::json;
 use std::fmt::Write as _;
-
-const COLUMNS: [&str; 9] = [
-    "step",
-    "method",
-    "train_loss",
-    "group_lasso_objective",
-    "rel_dist_to_explicit",
-    "perturbed_loss",
-    "sigma",
-    "per_weight_std",
-    "lr",
-];
 
 pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std::path::PathBuf> {
     let g = &config.group_lasso;
@@ -95,81 +82,35 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
             .collect()
     };
 
-    let mut metrics = dir.metrics(&COLUMNS)?;
+    let mut metrics = dir.metrics(&PAIR_COLUMNS)?;
     let steps = config.train.steps;
-    let bar = progress(2 * steps, "group_lasso", options);
     let xt = Tensor::<2>::from_data(TensorData::new(f32s(&data.x_rows), [n, p]), &device);
     let yt = Tensor::<1>::from_data(TensorData::new(f32s(&data.y), [n]), &device);
-    let mut results = vec![];
-    let mut curves = vec![];
-    for (index, (method, noise)) in [
-        (
-            "gd",
-            NoiseConfig {
-                policy: PolicyKind::None,
-                sigma: 0.0,
-                ..config.noise.clone()
-            },
-        ),
-        ("pgd", config.noise.clone()),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let mut model = GroupedNet::init(g.groups, k, g.init_scale, config.seed, &device);
-        let optimizer = BaseOptimizer::new(&config.optim, steps)?;
-        let mut pgd = NoiseInjection::new(&model, noise, optimizer, config.seed, steps)?;
-        let start_avg = average_from(steps, g.average_last);
-        let mut sum = Tensor::<1>::zeros([p], &device.clone().inner());
-        let (mut objective_curve, mut distance_curve) = (vec![], vec![]);
-        for step in 0..steps {
-            pgd.set_epoch(step);
-            let (next, report) = pgd
-                .step(model, |m| m.loss(xt.clone(), yt.clone()))
-                .with_context(|| format!("the {method} run diverged"))?;
-            model = next;
-            if step >= start_avg {
-                sum = sum + model.beta().inner();
-            }
-            let done = step + 1;
-            if should_log(done, config.train.log_every, steps) {
-                let beta = to_f64(model.beta());
-                let objective = problem.objective(&as_blocks(&beta));
-                let dist = explicit_beta
-                    .as_ref()
-                    .map_or(f64::NAN, |b| rel_dist(&beta, b));
-                objective_curve.push((done as f64, objective));
-                distance_curve.push((done as f64, dist));
-                metrics.row(&[
-                    done.to_string(),
-                    method.to_string(),
-                    num(square.objective(&as_blocks(&beta))),
-                    num(objective),
-                    num(dist),
-                    num(report.loss),
-                    num(report.sigma),
-                    num(report.per_weight_std),
-                    num(report.lr),
-                ])?;
-                bar.set_position(index as u64 * steps + done);
-            }
-        }
-        let avg: Vec<f64> = to_f64(sum)
-            .into_iter()
-            .map(|v| v / (steps - start_avg) as f64)
-            .collect();
-        results.push(avg);
-        curves.push((objective_curve, distance_curve));
-    }
-    bar.finish_and_clear();
-    let (gd, pgd) = (&results[0], &results[1]);
+    let [gd_trace, pgd_trace] = train_gd_and_pgd(
+        config,
+        "group_lasso",
+        g.average_last,
+        || GroupedNet::init(g.groups, k, g.init_scale, config.seed, &device),
+        |m: &GroupedNet| m.loss(xt.clone(), yt.clone()),
+        |m: &GroupedNet| m.beta(),
+        |beta| Evaluation {
+            train_loss: square.objective(&as_blocks(beta)),
+            objective: problem.objective(&as_blocks(beta)),
+            rel_dist: explicit_beta
+                .as_ref()
+                .map_or(f64::NAN, |b| rel_dist(beta, b)),
+        },
+        &mut metrics,
+        options,
+    )?;
+    let (gd, pgd) = (&gd_trace.average, &pgd_trace.average);
 
     let active_of = |beta: &[f64]| support(&group_norms(beta));
     let mut summary = json!({
         "experiment": "group_lasso",
         "policy": config.noise.policy,
         "sigma": config.noise.sigma,
-        "per_weight_std": per_weight_std(&config.noise, n_groups),
+        "per_weight_std": config.noise.per_weight_std(n_groups),
         "n_groups": n_groups,
         "theory_sigma": theory_sigma,
         "steps": steps,
@@ -212,8 +153,8 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
         config.noise.sigma
     );
     let mut objective = vec![
-        Series::new("GD", curves[0].0.clone()),
-        Series::new(label.clone(), curves[1].0.clone()),
+        Series::new("GD", gd_trace.objective.clone()),
+        Series::new(label.clone(), pgd_trace.objective.clone()),
     ];
     if let Some(sol) = &explicit {
         objective.push(Series::new(
@@ -228,8 +169,8 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
                 x_scale: Scale::Log10,
                 y_scale: Scale::Log10,
                 series: vec![
-                    Series::new("GD", curves[0].1.clone()),
-                    Series::new(label.clone(), curves[1].1.clone()),
+                    Series::new("GD", gd_trace.distance.clone()),
+                    Series::new(label.clone(), pgd_trace.distance.clone()),
                 ],
             },
             &dir.file("distance"),
@@ -334,13 +275,4 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
     let _ = writeln!(r, "Plots: `objective.svg`, `distance.svg`, `group_norms.svg`. Numbers: `summary.json`; curves: `metrics.csv`.");
     dir.write_text("report.md", &r)?;
     Ok(dir.file("report.md"))
-}
-
-/// The per-weight std the policy applies.
-pub fn per_weight_std(noise: &NoiseConfig, n_groups: usize) -> f64 {
-    match noise.policy {
-        PolicyKind::None => 0.0,
-        PolicyKind::All => noise.sigma / (n_groups as f64).sqrt(),
-        PolicyKind::Layer => noise.sigma,
-    }
 }

@@ -161,11 +161,7 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
     )?;
     bar.finish_and_clear();
 
-    let per_weight_std = match config.noise.policy {
-        PolicyKind::None => 0.0,
-        PolicyKind::All => config.noise.sigma / (n_groups as f64).sqrt(),
-        PolicyKind::Layer => config.noise.sigma,
-    };
+    let per_weight_std = config.noise.per_weight_std(n_groups);
     let test_mse = |b: &[f64]| mse(&data.x_test_rows, &data.y_test, b);
     let mut summary = json!({
         "experiment": "lasso",

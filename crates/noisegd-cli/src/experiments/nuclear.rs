@@ -7,36 +7,20 @@
 //! `min_M (1/2n)‖Yᵀ − MXᵀ‖²_F + μ‖MXᵀ‖_*`, `μ = (σ_t²/n)·√d₂·‖X‖_F`, `σ_t = σ/√M`, solved in
 //! closed form by singular-value thresholding and certified by its duality gap.
 
-use super::common::{average_from, f32s, name, rel_dist, to_f64};
-use super::group_lasso::per_weight_std;
-use super::{progress, RunOptions};
+use super::common::{f32s, name, rel_dist, train_gd_and_pgd, Evaluation, PAIR_COLUMNS};
+use super::RunOptions;
 use crate::config::RunConfig;
 use crate::report::plot::{write_line_plot, LinePlot, Scale, Series};
-use crate::run::{num, should_log, RunDir};
+use crate::run::RunDir;
 use anyhow::{Context, Result};
 use burn::tensor::{Tensor, TensorData};
 use nalgebra::DMatrix;
 use noisegd::data::structured::{low_rank, LowRankConfig};
 use noisegd::models::factorization::TwoLayerLinear;
-use noisegd::noise::{NoiseConfig, PolicyKind};
-use noisegd::optim::BaseOptimizer;
 use noisegd::params::ParamGroups;
-use noisegd::step::NoiseInjection;
 use noisegd::theory::nuclear::{mu_from_noise, NuclearRegression};
 use serde_json::json;
 use std::fmt::Write as _;
-
-const COLUMNS: [&str; 9] = [
-    "step",
-    "method",
-    "train_loss",
-    "nuclear_objective",
-    "rel_dist_to_explicit",
-    "perturbed_loss",
-    "sigma",
-    "per_weight_std",
-    "lr",
-];
 
 /// Singular values below this fraction of the largest do not count towards the rank of an
 /// averaged (hence never exactly low-rank) iterate.
@@ -80,71 +64,35 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
         .as_ref()
         .map(|s| s.predictions.iter().copied().collect());
 
-    let mut metrics = dir.metrics(&COLUMNS)?;
+    let mut metrics = dir.metrics(&PAIR_COLUMNS)?;
     let steps = config.train.steps;
-    let bar = progress(2 * steps, "nuclear", options);
     let xt = Tensor::<2>::from_data(TensorData::new(f32s(&data.x_rows), [n, d0]), &device);
     let yt = Tensor::<2>::from_data(TensorData::new(f32s(&data.y_rows), [n, d2]), &device);
-    let mut averages = vec![];
-    let mut curves = vec![];
-    for (index, (method, noise)) in [
-        (
-            "gd",
-            NoiseConfig {
-                policy: PolicyKind::None,
-                sigma: 0.0,
-                ..config.noise.clone()
-            },
-        ),
-        ("pgd", config.noise.clone()),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let mut model = init();
-        let optimizer = BaseOptimizer::new(&config.optim, steps)?;
-        let mut pgd = NoiseInjection::new(&model, noise, optimizer, config.seed, steps)?;
-        let start_avg = average_from(steps, c.average_last);
-        let mut sum = Tensor::<2>::zeros([d2, d0], &device.clone().inner());
-        let (mut objective_curve, mut distance_curve) = (vec![], vec![]);
-        for step in 0..steps {
-            pgd.set_epoch(step);
-            let (next, report) = pgd
-                .step(model, |m| m.loss(xt.clone(), yt.clone()))
-                .with_context(|| format!("the {method} run diverged"))?;
-            model = next;
-            if step >= start_avg {
-                sum = sum + model.product().inner();
-            }
-            let done = step + 1;
-            if should_log(done, config.train.log_every, steps) {
-                let m = DMatrix::from_row_slice(d2, d0, &to_f64(model.product()));
-                let objective = problem.objective(&m);
-                let dist = explicit_z
+    let as_matrix = |m: &[f64]| DMatrix::from_row_slice(d2, d0, m);
+    let [gd_trace, pgd_trace] = train_gd_and_pgd(
+        config,
+        "nuclear",
+        c.average_last,
+        init,
+        |m: &TwoLayerLinear| m.loss(xt.clone(), yt.clone()),
+        |m: &TwoLayerLinear| m.product(),
+        |m| {
+            let m = as_matrix(m);
+            Evaluation {
+                train_loss: square(&m),
+                objective: problem.objective(&m),
+                rel_dist: explicit_z
                     .as_ref()
-                    .map_or(f64::NAN, |z| rel_dist(&predictions(&m), z));
-                objective_curve.push((done as f64, objective));
-                distance_curve.push((done as f64, dist));
-                metrics.row(&[
-                    done.to_string(),
-                    method.to_string(),
-                    num(square(&m)),
-                    num(objective),
-                    num(dist),
-                    num(report.loss),
-                    num(report.sigma),
-                    num(report.per_weight_std),
-                    num(report.lr),
-                ])?;
-                bar.set_position(index as u64 * steps + done);
+                    .map_or(f64::NAN, |z| rel_dist(&predictions(&m), z)),
             }
-        }
-        let count = (steps - start_avg) as f64;
-        averages.push(DMatrix::from_row_slice(d2, d0, &to_f64(sum)) / count);
-        curves.push((objective_curve, distance_curve));
-    }
-    bar.finish_and_clear();
-    let (gd, pgd) = (&averages[0], &averages[1]);
+        },
+        &mut metrics,
+        options,
+    )?;
+    let (gd, pgd) = (
+        &as_matrix(&gd_trace.average),
+        &as_matrix(&pgd_trace.average),
+    );
     let singular = |m: &DMatrix<f64>| -> Vec<f64> {
         (m * x.transpose())
             .singular_values()
@@ -168,7 +116,7 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
         "experiment": "nuclear",
         "policy": config.noise.policy,
         "sigma": config.noise.sigma,
-        "per_weight_std": per_weight_std(&config.noise, n_groups),
+        "per_weight_std": config.noise.per_weight_std(n_groups),
         "n_groups": n_groups,
         "theory_sigma": theory_sigma,
         "mu": problem.mu,
@@ -212,8 +160,8 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
         config.noise.sigma
     );
     let mut objective = vec![
-        Series::new("GD", curves[0].0.clone()),
-        Series::new(label.clone(), curves[1].0.clone()),
+        Series::new("GD", gd_trace.objective.clone()),
+        Series::new(label.clone(), pgd_trace.objective.clone()),
     ];
     if let Some(sol) = &explicit {
         objective.push(Series::new(
@@ -228,8 +176,8 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
                 x_scale: Scale::Log10,
                 y_scale: Scale::Log10,
                 series: vec![
-                    Series::new("GD", curves[0].1.clone()),
-                    Series::new(label.clone(), curves[1].1.clone()),
+                    Series::new("GD", gd_trace.distance.clone()),
+                    Series::new(label.clone(), pgd_trace.distance.clone()),
                 ],
             },
             &dir.file("distance"),

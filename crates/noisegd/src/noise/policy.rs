@@ -178,6 +178,16 @@ impl NoiseConfig {
         }
     }
 
+    /// The per-weight std this config applies to a perturbed weight with `n_groups` = M groups
+    /// (before any schedule): σ/√M under `all`, σ under `layer`, 0 under `none`.
+    pub fn per_weight_std(&self, n_groups: usize) -> f64 {
+        match self.policy {
+            PolicyKind::None => 0.0,
+            PolicyKind::All => self.sigma / (n_groups.max(1) as f64).sqrt(),
+            PolicyKind::Layer => self.sigma,
+        }
+    }
+
     /// σ at step `step` of epoch `epoch`; `run_steps` fills an unset `decay_steps`.
     pub fn sigma_at(&self, step: u64, epoch: u64, run_steps: u64) -> f64 {
         sigma_at(
@@ -242,6 +252,15 @@ mod tests {
         let layer = NoiseConfig::layer(0.4).plan(1, 0, 0.4, 16);
         assert_eq!(layer.targets.len(), 1);
         assert_eq!(layer.per_weight_std(), 0.4);
+    }
+
+    #[test]
+    fn per_weight_std_and_theory_sigma_follow_the_convention() {
+        assert_eq!(NoiseConfig::all(0.4).per_weight_std(4), 0.2);
+        assert_eq!(NoiseConfig::layer(0.4).per_weight_std(4), 0.4);
+        assert_eq!(NoiseConfig::layer(0.4).theory_sigma(4), 0.2);
+        assert_eq!(NoiseConfig::all(0.4).theory_sigma(4), 0.2);
+        assert_eq!(NoiseConfig::default().per_weight_std(4), 0.0);
     }
 
     #[test]

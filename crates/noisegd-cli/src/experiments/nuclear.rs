@@ -194,9 +194,13 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
         },
         &dir.file("objective"),
     )?;
+    // Singular values that are zero up to round-off (the planted matrix's, 1e-15) would stretch
+    // the log axis over fifteen decades: values below 1e-8 of the largest are left out.
     let indexed = |s: &[f64]| {
+        let floor = 1e-8 * s.first().copied().unwrap_or(0.0);
         s.iter()
             .enumerate()
+            .filter(|(_, v)| **v > floor)
             .map(|(i, v)| ((i + 1) as f64, *v))
             .collect::<Vec<_>>()
     };

@@ -118,11 +118,7 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
         order
     };
     let reference = Reference {
-        lasso: WeightedLasso {
-            x: &design,
-            y: &data.y,
-            lambda: &lambda,
-        },
+        lasso,
         square: WeightedLasso {
             x: &design,
             y: &data.y,

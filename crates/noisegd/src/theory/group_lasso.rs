@@ -209,18 +209,19 @@ pub struct GroupLasso<'a> {
     pub lambda: &'a [f64],
 }
 
-/// Orthonormal basis of `range(X_j)` with the matching SVD factors.
-struct Basis {
+/// Orthonormal basis of `range(X)` with the matching factors of the rank-safe thin SVD
+/// (singular values `≤ RANK_RTOL·max` dropped). Shared with the nuclear-norm solver.
+pub(crate) struct Basis {
     /// `n × r`, orthonormal columns.
-    q: DMatrix<f64>,
+    pub(crate) q: DMatrix<f64>,
     /// The `r` kept singular values.
-    s: DVector<f64>,
+    pub(crate) s: DVector<f64>,
     /// `k × r`: the matching right singular vectors.
-    v: DMatrix<f64>,
+    pub(crate) v: DMatrix<f64>,
 }
 
 impl Basis {
-    fn new(x: &DMatrix<f64>) -> Self {
+    pub(crate) fn new(x: &DMatrix<f64>) -> Self {
         let (n, k) = x.shape();
         if x.iter().all(|&v| v == 0.0) {
             return Self {

@@ -60,10 +60,10 @@
 //! As in `lasso.rs`, `μ = 0` is rejected unless `X = 0`: the dual feasible
 //! set would be `{ΘQ = 0}`, which a rescaled residual meets only exactly.
 
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DMatrix;
 use thiserror::Error;
 
-use super::group_lasso::thin_svd;
+use super::group_lasso::{thin_svd, Basis};
 
 /// Errors from validating a [`NuclearRegression`] or a candidate `M`.
 #[derive(Debug, Clone, Error)]
@@ -128,7 +128,7 @@ pub fn mu_from_noise(x: &DMatrix<f64>, d2: usize, sigma_t: f64) -> f64 {
 }
 
 /// Relative cut-off below which singular values of `X` count as zero.
-pub const X_RANK_RTOL: f64 = 1e-12;
+pub const X_RANK_RTOL: f64 = super::group_lasso::RANK_RTOL;
 /// Relative cut-off for the reported rank of `Z` and for the KKT residual.
 pub const Z_RANK_RTOL: f64 = 1e-9;
 
@@ -177,33 +177,6 @@ pub struct NuclearRegression<'a> {
     /// `n × d₂` targets (the loss compares `Yᵀ` with `MXᵀ`).
     pub y: &'a DMatrix<f64>,
     pub mu: f64,
-}
-
-/// `Q`, `S_r`, `V_r` of the rank-safe thin SVD of `X`.
-struct Basis {
-    q: DMatrix<f64>,
-    s: DVector<f64>,
-    v: DMatrix<f64>,
-}
-
-impl Basis {
-    fn new(x: &DMatrix<f64>) -> Self {
-        let (n, d0) = x.shape();
-        if x.iter().all(|&v| v == 0.0) {
-            return Self {
-                q: DMatrix::zeros(n, 0),
-                s: DVector::zeros(0),
-                v: DMatrix::zeros(d0, 0),
-            };
-        }
-        let (u, sv, vm) = thin_svd(x);
-        let r = sv.iter().filter(|&&s| s > X_RANK_RTOL * sv[0]).count();
-        Self {
-            q: u.columns(0, r).into_owned(),
-            s: sv.rows(0, r).into_owned(),
-            v: vm.columns(0, r).into_owned(),
-        }
-    }
 }
 
 /// Singular-value soft-thresholding `SVT(B, τ)`; also returns the

@@ -153,7 +153,9 @@ impl DataConfig {
                     self.test_fraction
                 );
             }
-        } else if self.test_fraction != default.test_fraction || self.standardize != default.standardize {
+        } else if self.test_fraction != default.test_fraction
+            || self.standardize != default.standardize
+        {
             bail!("`data.test_fraction` and `data.standardize` apply to data.name = \"csv\" or \"diabetes\"; the synthetic data set's test rows are set by `lasso.n_test`");
         }
         Ok(())
@@ -328,9 +330,10 @@ impl RunConfig {
             .with_context(|| format!("cannot read config file {}", path.display()))?;
         let mut config = Self::parse(&text, overrides)
             .with_context(|| format!("in config file {}", path.display()))?;
-        let overridden = overrides
-            .iter()
-            .any(|o| o.split_once('=').is_some_and(|(k, _)| k.trim() == "data.path"));
+        let overridden = overrides.iter().any(|o| {
+            o.split_once('=')
+                .is_some_and(|(k, _)| k.trim() == "data.path")
+        });
         if let Some(data_path) = &config.data.path {
             if data_path.is_relative() && !overridden {
                 let dir = path.parent().unwrap_or(Path::new(""));
@@ -615,13 +618,22 @@ mod tests {
 
     #[test]
     fn data_table_checks_name_the_key() {
-        let csv = "experiment = \"lasso\"\n[data]\nname = \"csv\"\npath = \"t.csv\"\ntarget = \"y\"\n";
+        let csv =
+            "experiment = \"lasso\"\n[data]\nname = \"csv\"\npath = \"t.csv\"\ntarget = \"y\"\n";
         let c = RunConfig::parse(csv, &[]).unwrap();
         assert!(c.data.is_table());
         assert_eq!(c.data.test_fraction, 0.2);
         let cases: [(&str, &[&str], &str); 7] = [
-            ("experiment = \"lasso\"\n[data]\nname = \"csv\"\n", &[], "data.path"),
-            ("experiment = \"lasso\"\n[data]\nname = \"csv\"\npath = \"t.csv\"\n", &[], "data.target"),
+            (
+                "experiment = \"lasso\"\n[data]\nname = \"csv\"\n",
+                &[],
+                "data.path",
+            ),
+            (
+                "experiment = \"lasso\"\n[data]\nname = \"csv\"\npath = \"t.csv\"\n",
+                &[],
+                "data.target",
+            ),
             (csv, &["data.test_fraction=1"], "data.test_fraction"),
             (csv, &["lasso.n=30"], "lasso.n"),
             (csv, &["experiment=nuclear"], "lasso experiment only"),
@@ -637,8 +649,18 @@ mod tests {
             "{:#}",
             RunConfig::parse(&format!("{MINIMAL}[data]\ndir = \"x\"\n"), &[]).unwrap_err()
         );
-        assert!(msg.contains("dir") && msg.contains("test_fraction"), "{msg}");
-        let c = RunConfig::parse(MINIMAL, &["data.name=diabetes".into(), "lasso.parametrization=product".into()]).unwrap();
+        assert!(
+            msg.contains("dir") && msg.contains("test_fraction"),
+            "{msg}"
+        );
+        let c = RunConfig::parse(
+            MINIMAL,
+            &[
+                "data.name=diabetes".into(),
+                "lasso.parametrization=product".into(),
+            ],
+        )
+        .unwrap();
         assert_eq!(c.data.name, DataName::Diabetes);
         assert_eq!(c.lasso.parametrization, Parametrization::Product);
     }

@@ -33,7 +33,12 @@ fn linfa_weighted_lasso(n: usize, d: usize, x_rows: &[f64], y: &[f64], lambda: &
         model.n_steps(),
         model.duality_gap()
     );
-    model.hyperplane().iter().zip(&c).map(|(g, cj)| g / cj).collect()
+    model
+        .hyperplane()
+        .iter()
+        .zip(&c)
+        .map(|(g, cj)| g / cj)
+        .collect()
 }
 
 fn check(name: &str, n: usize, d: usize, x_rows: &[f64], y: &[f64], lambda: &[f64]) {
@@ -60,9 +65,19 @@ fn check(name: &str, n: usize, d: usize, x_rows: &[f64], y: &[f64], lambda: &[f6
     );
     assert!(rel < 1e-6, "{name}: relative distance {rel}");
     // Ours is certified within 1e-12 of the optimum: linfa's point cannot be (much) better.
-    assert!(p_ours <= p_theirs * (1.0 + 1e-12), "{name}: {p_ours} > {p_theirs}");
-    assert!((p_ours - p_theirs).abs() <= 1e-9 * p_ours, "{name}: objectives differ");
-    assert_eq!(support(&ours.beta), support(&theirs), "{name}: supports differ");
+    assert!(
+        p_ours <= p_theirs * (1.0 + 1e-12),
+        "{name}: {p_ours} > {p_theirs}"
+    );
+    assert!(
+        (p_ours - p_theirs).abs() <= 1e-9 * p_ours,
+        "{name}: objectives differ"
+    );
+    assert_eq!(
+        support(&ours.beta),
+        support(&theirs),
+        "{name}: supports differ"
+    );
     assert!(!support(&ours.beta).is_empty() && support(&ours.beta).len() < d);
 }
 

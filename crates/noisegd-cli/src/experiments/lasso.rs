@@ -15,8 +15,8 @@ use crate::config::{DataName, RunConfig};
 use crate::report::plot::{write_line_plot, LinePlot, Scale, Series};
 use crate::run::{num, should_log, MetricsWriter, RunDir};
 use anyhow::{Context, Result};
-use burn::tensor::{Device, Tensor, TensorData};
 use burn::module::Module;
+use burn::tensor::{Device, Tensor, TensorData};
 use noisegd::data::synthetic::{generate, SparseRegressionConfig};
 use noisegd::models::diagonal::{DiagonalNet, LinearPredictor, Parametrization, ProductNet};
 use noisegd::noise::{NoiseConfig, PolicyKind};
@@ -96,8 +96,14 @@ fn load_problem(config: &RunConfig) -> Result<Problem> {
             });
         }
         DataName::Csv => {
-            let path = data.path.as_ref().context("data.path is required for csv data")?;
-            let target = data.target.as_deref().context("data.target is required for csv data")?;
+            let path = data
+                .path
+                .as_ref()
+                .context("data.path is required for csv data")?;
+            let target = data
+                .target
+                .as_deref()
+                .context("data.target is required for csv data")?;
             noisegd::data::csv::read_regression_csv(path, target, &data.features)
                 .context("reading the CSV table of `data.path`")?
         }
@@ -226,14 +232,54 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
     let (gd, pgd) = match l.parametrization {
         Parametrization::Difference => {
             let init = || DiagonalNet::uniform(d, l.init_scale, &device);
-            let gd = train(("gd", 0), &gd_noise, config, &data, &reference, &device, init, &mut metrics, &bar)?;
-            let pgd = train(("pgd", 1), &config.noise, config, &data, &reference, &device, init, &mut metrics, &bar)?;
+            let gd = train(
+                ("gd", 0),
+                &gd_noise,
+                config,
+                &data,
+                &reference,
+                &device,
+                init,
+                &mut metrics,
+                &bar,
+            )?;
+            let pgd = train(
+                ("pgd", 1),
+                &config.noise,
+                config,
+                &data,
+                &reference,
+                &device,
+                init,
+                &mut metrics,
+                &bar,
+            )?;
             (gd, pgd)
         }
         Parametrization::Product => {
             let init = || ProductNet::uniform(d, l.init_scale, &device);
-            let gd = train(("gd", 0), &gd_noise, config, &data, &reference, &device, init, &mut metrics, &bar)?;
-            let pgd = train(("pgd", 1), &config.noise, config, &data, &reference, &device, init, &mut metrics, &bar)?;
+            let gd = train(
+                ("gd", 0),
+                &gd_noise,
+                config,
+                &data,
+                &reference,
+                &device,
+                init,
+                &mut metrics,
+                &bar,
+            )?;
+            let pgd = train(
+                ("pgd", 1),
+                &config.noise,
+                config,
+                &data,
+                &reference,
+                &device,
+                init,
+                &mut metrics,
+                &bar,
+            )?;
             (gd, pgd)
         }
     };
@@ -275,8 +321,14 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
     match &data.truth {
         Some((beta_star, true_support)) => {
             obj.insert("true_support".into(), json!(true_support));
-            obj.insert("pgd_rel_dist_to_truth".into(), json!(rel_dist(&pgd.beta_avg, beta_star)));
-            obj.insert("gd_rel_dist_to_truth".into(), json!(rel_dist(&gd.beta_avg, beta_star)));
+            obj.insert(
+                "pgd_rel_dist_to_truth".into(),
+                json!(rel_dist(&pgd.beta_avg, beta_star)),
+            );
+            obj.insert(
+                "gd_rel_dist_to_truth".into(),
+                json!(rel_dist(&gd.beta_avg, beta_star)),
+            );
         }
         None => {
             obj.insert(
@@ -619,9 +671,15 @@ fn report(config: &RunConfig, data: &Problem, s: &serde_json::Value, n_groups: u
             let _ = writeln!(r, "Planted support: {}.\n", sup("true_support"));
         }
         Some(names) => {
-            let _ = writeln!(r, "No planted truth (real data): the recovery metrics are not reported.\n");
+            let _ = writeln!(
+                r,
+                "No planted truth (real data): the recovery metrics are not reported.\n"
+            );
             if names.len() <= 30 {
-                let _ = writeln!(r, "| feature | PGD β̄ | GD β̄ | explicit Lasso β* |\n|---|---|---|---|");
+                let _ = writeln!(
+                    r,
+                    "| feature | PGD β̄ | GD β̄ | explicit Lasso β* |\n|---|---|---|---|"
+                );
                 let col = |k: &str, j: usize| {
                     s.get(k)
                         .and_then(|v| v.get(j))
@@ -629,7 +687,13 @@ fn report(config: &RunConfig, data: &Problem, s: &serde_json::Value, n_groups: u
                         .map_or("n/a".to_string(), |v| format!("{v:.4}"))
                 };
                 for (j, name) in names.iter().enumerate() {
-                    let _ = writeln!(r, "| {name} | {} | {} | {} |", col("pgd_beta", j), col("gd_beta", j), col("explicit_beta", j));
+                    let _ = writeln!(
+                        r,
+                        "| {name} | {} | {} | {} |",
+                        col("pgd_beta", j),
+                        col("gd_beta", j),
+                        col("explicit_beta", j)
+                    );
                 }
                 let _ = writeln!(r);
             }

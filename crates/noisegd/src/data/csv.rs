@@ -236,12 +236,7 @@ mod tests {
 
     #[test]
     fn reads_features_and_target_by_name() {
-        let t = read(
-            "\u{feff}a, y ,b\r\n1,2,3\r\n\"4\",5, 6e-1\r\n",
-            "y",
-            &[],
-        )
-        .unwrap();
+        let t = read("\u{feff}a, y ,b\r\n1,2,3\r\n\"4\",5, 6e-1\r\n", "y", &[]).unwrap();
         assert_eq!(t.feature_names, ["a", "b"]);
         assert_eq!((t.n, t.d), (2, 2));
         assert_eq!(t.x_rows, [1.0, 3.0, 4.0, 0.6]);
@@ -249,29 +244,55 @@ mod tests {
         assert_eq!(t.source, "dir/data.csv");
         // A listed subset, in the listed order.
         let t = read("a,b,c,y\n1,2,3,4\n", "y", &["c", "a"]).unwrap();
-        assert_eq!((t.feature_names.clone(), t.x_rows), (vec!["c".to_string(), "a".to_string()], vec![3.0, 1.0]));
+        assert_eq!(
+            (t.feature_names.clone(), t.x_rows),
+            (vec!["c".to_string(), "a".to_string()], vec![3.0, 1.0])
+        );
     }
 
     #[test]
     fn malformed_tables_name_file_line_and_column() {
         refused("", "y", &["empty file"]);
         refused("a,b,y\n", "y", &["line 2", "no data rows"]);
-        refused("a,b,c\n1,2,3\n", "y", &["line 1", "`y`", "columns found: `a`, `b`, `c`"]);
+        refused(
+            "a,b,c\n1,2,3\n",
+            "y",
+            &["line 1", "`y`", "columns found: `a`, `b`, `c`"],
+        );
         refused(
             "a,b,y\n1,2,3\n4,x5,6\n",
             "y",
             &["line 3, column 2 (`b`)", "`x5` is not a number"],
         );
-        refused("a,b,y\n1,2,3\n4,5\n", "y", &["line 3", "2 fields", "header has 3"]);
+        refused(
+            "a,b,y\n1,2,3\n4,5\n",
+            "y",
+            &["line 3", "2 fields", "header has 3"],
+        );
         refused("a,b,y\n1,2,3,4\n", "y", &["line 2", "4 fields"]);
-        refused("a,b,y\n1,NaN,3\n", "y", &["line 2, column 2 (`b`)", "`NaN`", "not finite"]);
-        refused("a,b,y\n1,2,-inf\n", "y", &["line 2, column 3 (`y`)", "not finite"]);
+        refused(
+            "a,b,y\n1,NaN,3\n",
+            "y",
+            &["line 2, column 2 (`b`)", "`NaN`", "not finite"],
+        );
+        refused(
+            "a,b,y\n1,2,-inf\n",
+            "y",
+            &["line 2, column 3 (`y`)", "not finite"],
+        );
         refused("a,b,y\n1,,3\n", "y", &["line 2, column 2", "empty cell"]);
         refused("1,2,3\n4,5,6\n", "y", &["line 1", "header row", "required"]);
-        refused("a,a,y\n1,2,3\n", "y", &["column 2", "duplicate column name `a`"]);
+        refused(
+            "a,a,y\n1,2,3\n",
+            "y",
+            &["column 2", "duplicate column name `a`"],
+        );
         refused("y\n1\n", "y", &["no feature column"]);
         let msg = read("a,y\n1,2\n", "y", &["z"]).unwrap_err().to_string();
-        assert!(msg.contains("no feature column `z`") && msg.contains("`a`, `y`"), "{msg}");
+        assert!(
+            msg.contains("no feature column `z`") && msg.contains("`a`, `y`"),
+            "{msg}"
+        );
         let msg = read("a,y\n1,2\n", "y", &["y"]).unwrap_err().to_string();
         assert!(msg.contains("cannot also be a feature"), "{msg}");
         let bad_utf8 = read_regression(&b"a,y\n1,\xff\n"[..], "x.csv", "y", &[]).unwrap_err();
@@ -283,6 +304,9 @@ mod tests {
         let msg = read_regression_csv("/nonexistent/dir/t.csv", "y", &[])
             .unwrap_err()
             .to_string();
-        assert!(msg.contains("/nonexistent/dir/t.csv") && msg.contains("not found"), "{msg}");
+        assert!(
+            msg.contains("/nonexistent/dir/t.csv") && msg.contains("not found"),
+            "{msg}"
+        );
     }
 }

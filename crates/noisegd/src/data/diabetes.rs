@@ -34,7 +34,11 @@ mod tests {
         assert_eq!(t.feature_names[2], "BMI");
         // The first patient (the row linfa-datasets 0.8.1 drops): target 151, age 0.0380759.
         assert_eq!(t.y[0], 151.0);
-        assert!((t.x_rows[0] - 0.038_075_906).abs() < 1e-6, "{}", t.x_rows[0]);
+        assert!(
+            (t.x_rows[0] - 0.038_075_906).abs() < 1e-6,
+            "{}",
+            t.x_rows[0]
+        );
         assert!(t.x_rows.iter().all(|v| v.is_finite()));
         let mean_y = t.y.iter().sum::<f64>() / 442.0;
         assert!((mean_y - 152.133).abs() < 1e-3, "{mean_y}");

@@ -233,7 +233,10 @@ mod tests {
         let yv = s.y.iter().map(|v| v * v).sum::<f64>() / 30.0;
         assert!(ym.abs() < 1e-12 && (yv - 1.0).abs() < 1e-12);
         // Test rows: the training map, not their own statistics.
-        for (before, after) in test_before.chunks_exact(3).zip(s.x_test_rows.chunks_exact(3)) {
+        for (before, after) in test_before
+            .chunks_exact(3)
+            .zip(s.x_test_rows.chunks_exact(3))
+        {
             let want = (before[0] - st.feature_mean[0]) * st.feature_scale[0];
             assert!((after[0] - want).abs() < 1e-12);
         }

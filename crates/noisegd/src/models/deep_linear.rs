@@ -18,7 +18,10 @@ impl DeepLinearNet {
     /// entries of `W_j` with std `alpha/√(d_j·d_{j−1})`, so that `‖W_j‖_F` does not grow with
     /// the width. `W_j` is drawn from stream `j − 1` of `seed` (see [`super::gaussian`]).
     pub fn init(dims: &[usize], alpha: f64, seed: u64, device: &Device) -> Self {
-        assert!(dims.len() >= 2, "a deep linear network needs d₀ and at least one layer");
+        assert!(
+            dims.len() >= 2,
+            "a deep linear network needs d₀ and at least one layer"
+        );
         let layers = dims
             .windows(2)
             .enumerate()

@@ -151,14 +151,25 @@ mod tests {
         let device = crate::backend::Backend::default().training_device();
         let (n, d) = (6, 4);
         let x = Tensor::<2>::from_data(
-            TensorData::new((0..n * d).map(|k| ((k * 7 % 11) as f32 - 5.0) / 5.0).collect(), [n, d]),
+            TensorData::new(
+                (0..n * d)
+                    .map(|k| ((k * 7 % 11) as f32 - 5.0) / 5.0)
+                    .collect(),
+                [n, d],
+            ),
             &device,
         );
-        let y = Tensor::<1>::from_data(TensorData::new(vec![1.0f32, -0.5, 0.3, 0.0, 2.0, -1.0], [n]), &device);
+        let y = Tensor::<1>::from_data(
+            TensorData::new(vec![1.0f32, -0.5, 0.3, 0.0, 2.0, -1.0], [n]),
+            &device,
+        );
         let diff = DiagonalNet::uniform(d, 0.3, &device);
         let prod = ProductNet::uniform(d, 0.3, &device);
         assert_eq!(values(prod.beta()), vec![0.0; d]);
-        let step = |lr: f64| OptimConfig { lr, ..OptimConfig::default() };
+        let step = |lr: f64| OptimConfig {
+            lr,
+            ..OptimConfig::default()
+        };
         let run = |lr| BaseOptimizer::new(&step(lr), 10).unwrap();
         let mut a = NoiseInjection::new(&diff, NoiseConfig::default(), run(0.05), 0, 10).unwrap();
         let mut b = NoiseInjection::new(&prod, NoiseConfig::default(), run(0.1), 0, 10).unwrap();

@@ -53,7 +53,8 @@ fn train<M: Module>(model: M, loss: impl Fn(&M) -> Tensor<1>, steps: u64) -> (f6
         ..OptimConfig::default()
     };
     let optimizer = BaseOptimizer::new(&optim, steps).unwrap();
-    let mut pgd = NoiseInjection::new(&model, NoiseConfig::layer(0.05), optimizer, 3, steps).unwrap();
+    let mut pgd =
+        NoiseInjection::new(&model, NoiseConfig::layer(0.05), optimizer, 3, steps).unwrap();
     let mut model = model;
     for _ in 0..steps {
         let (next, report) = pgd.step(model, &loss).unwrap();
@@ -78,12 +79,19 @@ fn deep_linear_matches_theory_and_trains() {
     let (xt, yt) = (tensor(&x, &device), tensor(&y, &device));
     let loss = |m: &DeepLinearNet| m.loss(xt.clone(), yt.clone());
     assert_close(scalar(loss(&net)), theory.loss(), "deep linear loss");
-    let end_to_end = theory.ws.iter().skip(1).fold(theory.ws[0].clone(), |a, w| w * a);
+    let end_to_end = theory
+        .ws
+        .iter()
+        .skip(1)
+        .fold(theory.ws[0].clone(), |a, w| w * a);
     assert!((matrix(net.product()) - &end_to_end).norm() <= 1e-5 * end_to_end.norm());
     // Seeded: the same seed gives the same weights, another seed others.
     let again = DeepLinearNet::init(&dims, 1.0, 7, &device);
     assert_eq!(matrix(again.layers[1].val()), theory.ws[1]);
-    assert_ne!(matrix(DeepLinearNet::init(&dims, 1.0, 8, &device).layers[1].val()), theory.ws[1]);
+    assert_ne!(
+        matrix(DeepLinearNet::init(&dims, 1.0, 8, &device).layers[1].val()),
+        theory.ws[1]
+    );
     let (first, last) = train(net, loss, 60);
     eprintln!("deep linear PGD: loss {first:.4} → {last:.4}");
     assert!(last < 0.9 * first, "{first} → {last}");

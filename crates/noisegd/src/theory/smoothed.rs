@@ -372,7 +372,9 @@ impl HadamardProduct {
     /// u = w₁ + w₂, v = w₁ − w₂ with σ_t → √2σ_t.
     pub fn smoothed_all(&self, sigma_t: f64) -> f64 {
         let s2 = sigma_t * sigma_t;
-        self.loss() + self.explicit_regularizer(sigma_t) + s2 * s2 * self.x.norm_squared() / (2.0 * self.n())
+        self.loss()
+            + self.explicit_regularizer(sigma_t)
+            + s2 * s2 * self.x.norm_squared() / (2.0 * self.n())
     }
 
     /// Exact smoothed loss, policy `layer` (u or v, each with probability ½, gets N(0, 2σ_t²)):
@@ -976,7 +978,10 @@ mod tests {
             .sum();
         assert!(close(balanced.explicit_regularizer(s), lasso));
         assert!((balanced.beta() - m.beta()).norm() < 1e-12);
-        assert!(m.explicit_regularizer(s) > lasso, "AM-GM: unbalanced costs more");
+        assert!(
+            m.explicit_regularizer(s) > lasso,
+            "AM-GM: unbalanced costs more"
+        );
     }
 
     // ---- Grouped -----------------------------------------------------------------------------

@@ -224,64 +224,25 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
 
     let mut metrics = dir.metrics(&COLUMNS)?;
     let bar = progress(2 * config.train.steps, "lasso", options);
-    let gd_noise = NoiseConfig {
-        policy: PolicyKind::None,
-        sigma: 0.0,
-        ..config.noise.clone()
-    };
     let (gd, pgd) = match l.parametrization {
-        Parametrization::Difference => {
-            let init = || DiagonalNet::uniform(d, l.init_scale, &device);
-            let gd = train(
-                ("gd", 0),
-                &gd_noise,
-                config,
-                &data,
-                &reference,
-                &device,
-                init,
-                &mut metrics,
-                &bar,
-            )?;
-            let pgd = train(
-                ("pgd", 1),
-                &config.noise,
-                config,
-                &data,
-                &reference,
-                &device,
-                init,
-                &mut metrics,
-                &bar,
-            )?;
-            (gd, pgd)
-        }
-        Parametrization::Product => {
-            let init = || ProductNet::uniform(d, l.init_scale, &device);
-            let gd = train(
-                ("gd", 0),
-                &gd_noise,
-                config,
-                &data,
-                &reference,
-                &device,
-                init,
-                &mut metrics,
-                &bar,
-            )?;
-            let pgd = train(
-                ("pgd", 1),
-                &config.noise,
-                config,
-                &data,
-                &reference,
-                &device,
-                init,
-                &mut metrics,
-                &bar,
-            )?;
-            (gd, pgd)
-        }
+        Parametrization::Difference => train_gd_and_pgd(
+            || DiagonalNet::uniform(d, l.init_scale, &device),
+            config,
+            &data,
+            &reference,
+            &device,
+            &mut metrics,
+            &bar,
+        )?,
+        Parametrization::Product => train_gd_and_pgd(
+            || ProductNet::uniform(d, l.init_scale, &device),
+            config,
+            &data,
+            &reference,
+            &device,
+            &mut metrics,
+            &bar,
+        )?,
     };
     bar.finish_and_clear();
 
@@ -370,6 +331,46 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
     plots(config, dir, &data, &reference, &gd, &pgd, theory_sigma)?;
     dir.write_text("report.md", &report(config, &data, &summary, n_groups))?;
     Ok(dir.file("report.md"))
+}
+
+/// Plain GD, then PGD with the configured noise, from the same initialization `init()`.
+fn train_gd_and_pgd<M: Module + LinearPredictor>(
+    init: impl Fn() -> M,
+    config: &RunConfig,
+    data: &Problem,
+    reference: &Reference,
+    device: &Device,
+    metrics: &mut MetricsWriter,
+    bar: &indicatif::ProgressBar,
+) -> Result<(Trained, Trained)> {
+    let gd_noise = NoiseConfig {
+        policy: PolicyKind::None,
+        sigma: 0.0,
+        ..config.noise.clone()
+    };
+    let gd = train(
+        ("gd", 0),
+        &gd_noise,
+        config,
+        data,
+        reference,
+        device,
+        &init,
+        metrics,
+        bar,
+    )?;
+    let pgd = train(
+        ("pgd", 1),
+        &config.noise,
+        config,
+        data,
+        reference,
+        device,
+        &init,
+        metrics,
+        bar,
+    )?;
+    Ok((gd, pgd))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -338,6 +338,10 @@ test_fraction = 0.2
             && err.contains("`seven` is not a number"),
         "{err}"
     );
+    assert!(
+        !tmp.path().join("bad").exists(),
+        "a refused data file must not leave a run directory"
+    );
     let o = noisegd(&[
         "run",
         cfg.to_str().unwrap(),

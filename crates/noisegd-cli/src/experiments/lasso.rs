@@ -47,7 +47,7 @@ const COLUMNS: [&str; 11] = [
 const PATHS: usize = 6;
 
 /// The regression the experiment runs on.
-struct Problem {
+pub struct Problem {
     /// One sentence for the report.
     description: String,
     n: usize,
@@ -64,7 +64,7 @@ struct Problem {
 }
 
 /// Generates or reads the data `config.data` names.
-fn load_problem(config: &RunConfig) -> Result<Problem> {
+pub fn load_problem(config: &RunConfig) -> Result<Problem> {
     let l = &config.lasso;
     let data = &config.data;
     let table = match data.name {

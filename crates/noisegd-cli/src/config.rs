@@ -6,10 +6,11 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use noisegd::backend::Backend;
+use noisegd::models::diagonal::Parametrization;
 use noisegd::noise::NoiseConfig;
 use noisegd::optim::OptimConfig;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The experiments this tool can run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +45,9 @@ pub struct RunConfig {
     /// Length of the run and logging.
     #[serde(default)]
     pub train: TrainConfig,
+    /// Which data the experiment runs on.
+    #[serde(default)]
+    pub data: DataConfig,
     /// Settings of the `lasso` experiment.
     #[serde(default)]
     pub lasso: LassoConfig,
@@ -53,6 +57,123 @@ pub struct RunConfig {
     /// Settings of the `nuclear` experiment.
     #[serde(default)]
     pub nuclear: NuclearConfig,
+}
+
+/// The data sets a `[data]` table can name.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataName {
+    /// The experiment's own seeded generator (its table holds the knobs, e.g. `[lasso]`).
+    #[default]
+    Synthetic,
+    /// A user's regression table: `data.path`, `data.target`.
+    Csv,
+    /// The diabetes data (442 × 10, Efron et al. 2004) shipped by smartcore.
+    Diabetes,
+}
+
+/// The `[data]` table: which data the experiment runs on. Fields that a data set does not use
+/// are rejected by [`RunConfig::validate`] rather than ignored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataConfig {
+    /// `synthetic` (default), `csv` or `diabetes`.
+    pub name: DataName,
+    /// The CSV file (`name = "csv"`). A relative path in a config file is resolved against the
+    /// file's directory; one given with `--set` against the working directory.
+    pub path: Option<PathBuf>,
+    /// The target column of the CSV file (`name = "csv"`).
+    pub target: Option<String>,
+    /// Feature columns of the CSV file, in order; empty means every column but the target.
+    pub features: Vec<String>,
+    /// Fraction of the rows held out for the test error, drawn with the run's seed
+    /// (`csv`, `diabetes`).
+    pub test_fraction: f64,
+    /// Center and scale the features to `(XᵀX)_jj = n` and the target to mean 0, variance 1,
+    /// with the training rows' statistics (`csv`, `diabetes`). The models have no intercept.
+    pub standardize: bool,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self {
+            name: DataName::Synthetic,
+            path: None,
+            target: None,
+            features: vec![],
+            test_fraction: 0.2,
+            standardize: true,
+        }
+    }
+}
+
+impl DataConfig {
+    /// A table read from a file or shipped by a crate, not generated.
+    pub fn is_table(&self) -> bool {
+        self.name != DataName::Synthetic
+    }
+
+    fn validate(&self, experiment: Experiment) -> Result<()> {
+        let name = name_of_data;
+        let default = DataConfig::default();
+        if self.is_table() && experiment != Experiment::Lasso {
+            bail!(
+                "invalid value for `data.name`: `{}` is supported by the lasso experiment only; the {} experiment runs on its own synthetic data (remove `data.name`)",
+                name(self.name),
+                name_of(experiment)
+            );
+        }
+        if self.name == DataName::Csv {
+            if self.path.is_none() {
+                bail!("missing `data.path`: data.name = \"csv\" needs the CSV file, e.g. path = \"data/houses.csv\"");
+            }
+            match &self.target {
+                None => bail!("missing `data.target`: data.name = \"csv\" needs the name of the target column, e.g. target = \"price\""),
+                Some(t) if t.is_empty() => bail!("invalid value for `data.target`: empty column name"),
+                Some(_) => {}
+            }
+        } else {
+            for (key, set) in [
+                ("path", self.path.is_some()),
+                ("target", self.target.is_some()),
+                ("features", !self.features.is_empty()),
+            ] {
+                if set {
+                    bail!(
+                        "`data.{key}` is only used with data.name = \"csv\", found data.name = \"{}\"",
+                        name(self.name)
+                    );
+                }
+            }
+        }
+        if self.is_table() {
+            if !(self.test_fraction.is_finite() && (0.0..1.0).contains(&self.test_fraction)) {
+                bail!(
+                    "invalid value for `data.test_fraction`: must lie in [0, 1), found {}",
+                    self.test_fraction
+                );
+            }
+        } else if self.test_fraction != default.test_fraction
+            || self.standardize != default.standardize
+        {
+            bail!("`data.test_fraction` and `data.standardize` apply to data.name = \"csv\" or \"diabetes\"; the synthetic data set's test rows are set by `lasso.n_test`");
+        }
+        Ok(())
+    }
+}
+
+fn name_of_data(name: DataName) -> String {
+    serde_json::to_value(name)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn name_of(experiment: Experiment) -> String {
+    serde_json::to_value(experiment)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// The `[nuclear]` table.
@@ -176,6 +297,9 @@ pub struct LassoConfig {
     pub average_last: f64,
     /// Relative duality gap at which the reference solver stops.
     pub solver_tol: f64,
+    /// `difference` (β = w₁∘w₁ − w₂∘w₂, λ_i = 2σ_t²(XᵀX)_ii/n) or `product` (β = u∘v,
+    /// λ_i = σ_t²(XᵀX)_ii/n).
+    pub parametrization: Parametrization,
 }
 
 impl Default for LassoConfig {
@@ -190,6 +314,7 @@ impl Default for LassoConfig {
             init_scale: 0.1,
             average_last: 0.5,
             solver_tol: 1e-10,
+            parametrization: Parametrization::Difference,
         }
     }
 }
@@ -197,10 +322,25 @@ impl Default for LassoConfig {
 impl RunConfig {
     /// Reads `path`, applies `overrides` (`key=value`, dotted keys), fills defaults and checks
     /// every value.
+    /// A relative `data.path` written in the file is resolved against the file's directory
+    /// (so that a config and its data travel together); one set by an override is left
+    /// relative to the working directory, like any other command-line path.
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
-        Self::parse(&text, overrides).with_context(|| format!("in config file {}", path.display()))
+        let mut config = Self::parse(&text, overrides)
+            .with_context(|| format!("in config file {}", path.display()))?;
+        let overridden = overrides.iter().any(|o| {
+            o.split_once('=')
+                .is_some_and(|(k, _)| k.trim() == "data.path")
+        });
+        if let Some(data_path) = &config.data.path {
+            if data_path.is_relative() && !overridden {
+                let dir = path.parent().unwrap_or(Path::new(""));
+                config.data.path = Some(dir.join(data_path));
+            }
+        }
+        Ok(config)
     }
 
     /// Like [`RunConfig::load`] from a string.
@@ -238,8 +378,25 @@ impl RunConfig {
         if t.log_every == 0 {
             bail!("invalid value for `train.log_every`: must be ≥ 1, found 0");
         }
+        self.data.validate(self.experiment)?;
         if self.experiment == Experiment::Lasso {
             let l = &self.lasso;
+            if self.data.is_table() {
+                // The table decides n, d and the test rows; the generator's knobs would do nothing.
+                let default = LassoConfig::default();
+                for (key, changed) in [
+                    ("n", l.n != default.n),
+                    ("d", l.d != default.d),
+                    ("sparsity", l.sparsity != default.sparsity),
+                    ("noise_std", l.noise_std != default.noise_std),
+                    ("correlation", l.correlation != default.correlation),
+                    ("n_test", l.n_test != default.n_test),
+                ] {
+                    if changed {
+                        bail!("`lasso.{key}` describes the synthetic data and does nothing with data.name = \"{}\": remove it (the table sets the sizes; `data.test_fraction` the test rows)", name_of_data(self.data.name));
+                    }
+                }
+            }
             if l.n == 0 || l.d == 0 {
                 bail!(
                     "invalid value for `lasso.n`/`lasso.d`: both must be ≥ 1, found n = {}, d = {}",
@@ -457,6 +614,72 @@ mod tests {
             RunConfig::parse("experiment = \"imagenet\"\n", &[]).unwrap_err()
         );
         assert!(msg.contains("imagenet") && msg.contains("lasso"), "{msg}");
+    }
+
+    #[test]
+    fn data_table_checks_name_the_key() {
+        let csv =
+            "experiment = \"lasso\"\n[data]\nname = \"csv\"\npath = \"t.csv\"\ntarget = \"y\"\n";
+        let c = RunConfig::parse(csv, &[]).unwrap();
+        assert!(c.data.is_table());
+        assert_eq!(c.data.test_fraction, 0.2);
+        let cases: [(&str, &[&str], &str); 7] = [
+            (
+                "experiment = \"lasso\"\n[data]\nname = \"csv\"\n",
+                &[],
+                "data.path",
+            ),
+            (
+                "experiment = \"lasso\"\n[data]\nname = \"csv\"\npath = \"t.csv\"\n",
+                &[],
+                "data.target",
+            ),
+            (csv, &["data.test_fraction=1"], "data.test_fraction"),
+            (csv, &["lasso.n=30"], "lasso.n"),
+            (csv, &["experiment=nuclear"], "lasso experiment only"),
+            (MINIMAL, &["data.path=x.csv"], "data.path"),
+            (MINIMAL, &["data.test_fraction=0.5"], "data.test_fraction"),
+        ];
+        for (text, set, key) in cases {
+            let set: Vec<String> = set.iter().map(|s| s.to_string()).collect();
+            let msg = format!("{:#}", RunConfig::parse(text, &set).unwrap_err());
+            assert!(msg.contains(key), "{set:?}: {msg}");
+        }
+        let msg = format!(
+            "{:#}",
+            RunConfig::parse(&format!("{MINIMAL}[data]\ndir = \"x\"\n"), &[]).unwrap_err()
+        );
+        assert!(
+            msg.contains("dir") && msg.contains("test_fraction"),
+            "{msg}"
+        );
+        let c = RunConfig::parse(
+            MINIMAL,
+            &[
+                "data.name=diabetes".into(),
+                "lasso.parametrization=product".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.data.name, DataName::Diabetes);
+        assert_eq!(c.lasso.parametrization, Parametrization::Product);
+    }
+
+    #[test]
+    fn a_relative_data_path_is_resolved_against_the_config_file() {
+        let dir = std::env::temp_dir().join(format!("noisegd-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        std::fs::write(
+            &file,
+            "experiment = \"lasso\"\n[data]\nname = \"csv\"\npath = \"sub/t.csv\"\ntarget = \"y\"\n",
+        )
+        .unwrap();
+        let c = RunConfig::load(&file, &[]).unwrap();
+        assert_eq!(c.data.path, Some(dir.join("sub/t.csv")));
+        let c = RunConfig::load(&file, &["data.path=other.csv".into()]).unwrap();
+        assert_eq!(c.data.path, Some(PathBuf::from("other.csv")));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

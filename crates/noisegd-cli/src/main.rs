@@ -93,6 +93,7 @@ fn real_main() -> Result<()> {
 }
 
 fn execute(config: &RunConfig, out: &Path, options: RunOptions) -> Result<()> {
+    experiments::check_inputs(config)?;
     let dir = RunDir::create(out, config)?;
     let started = std::time::Instant::now();
     let report = experiments::run(config, &dir, options)?;

@@ -25,6 +25,15 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
     }
 }
 
+/// Reads the data a config names from outside (a CSV file), so that a bad file is refused
+/// before a run directory is created (the experiment reads it again; tables are small).
+pub fn check_inputs(config: &RunConfig) -> Result<()> {
+    if config.experiment == Experiment::Lasso && config.data.is_table() {
+        lasso::load_problem(config)?;
+    }
+    Ok(())
+}
+
 /// A progress bar on stderr, hidden with `--quiet` (and by indicatif when stderr is no terminal).
 pub fn progress(total: u64, label: &str, options: RunOptions) -> indicatif::ProgressBar {
     if options.quiet {

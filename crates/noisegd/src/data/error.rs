@@ -131,6 +131,16 @@ pub enum DataError {
         /// Number of non-empty lines found.
         found: usize,
     },
+    /// A CSV table is malformed; `location` says where, e.g. ``line 7, column 3 (`age`)``.
+    #[error("{}, {location}: {message}", path.display())]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line, and column (number and name) where there is one.
+        location: String,
+        /// What is wrong, with the offending cell and the fix.
+        message: String,
+    },
     /// A generator configuration value is out of its allowed range.
     #[error("invalid value for `{field}`: {message}")]
     Config {

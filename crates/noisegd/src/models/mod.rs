@@ -1,9 +1,11 @@
 //! Models the method is run on. Each exposes a `forward` and the loss the paper pairs it with.
 
+pub mod deep_linear;
 pub mod diagonal;
 pub mod factorization;
 pub mod grouped;
 pub mod mlp;
+pub mod relu;
 
 use crate::noise::rng::{fill_normal, NoiseKey};
 use burn::tensor::{Device, Shape, Tensor, TensorData};
@@ -32,3 +34,6 @@ pub fn gaussian<const D: usize>(
     );
     Tensor::from_data(TensorData::new(values, shape), device)
 }
+
+#[cfg(test)]
+mod tests;

@@ -218,9 +218,15 @@ impl Design {
 }
 
 /// Penalty weights implied by perturbed GD on the diagonal linear network
-/// with weight-noise standard deviation `sigma`: `λ_j = 2σ²(XᵀX)_jj / n`.
+/// `β = w₁∘w₁ − w₂∘w₂` with weight-noise standard deviation `sigma`: `λ_j = 2σ²(XᵀX)_jj / n`.
 pub fn lambda_from_noise(x: &Design, sigma: f64) -> Vec<f64> {
-    let scale = 2.0 * sigma * sigma / x.n as f64;
+    lambda_from_noise_with_factor(x, sigma, 2.0)
+}
+
+/// `λ_j = c·σ²(XᵀX)_jj / n`: `c = 2` for `β = w₁∘w₁ − w₂∘w₂` (Eq. 8), `c = 1` for `β = u∘v`
+/// (see [`crate::models::diagonal::Parametrization::lambda_factor`]).
+pub fn lambda_from_noise_with_factor(x: &Design, sigma: f64, c: f64) -> Vec<f64> {
+    let scale = c * sigma * sigma / x.n as f64;
     x.column_sq_norms().into_iter().map(|s| scale * s).collect()
 }
 

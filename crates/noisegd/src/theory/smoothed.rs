@@ -327,6 +327,78 @@ impl NoisyModel for Hadamard {
     }
 }
 
+/// Diagonal network in product form `Φ = X(u∘v)`, X n×d, loss `(1/2n)‖y − Φ‖²` (the paper's
+/// other Lasso parametrization, §2.3; the grouped model of §2.5 with groups of size 1).
+/// Layers (M = 2): `[u, v]`.
+#[derive(Clone, Debug)]
+pub struct HadamardProduct {
+    pub x: DMatrix<f64>,
+    pub y: DVector<f64>,
+    pub u: DVector<f64>,
+    pub v: DVector<f64>,
+}
+
+impl HadamardProduct {
+    pub fn beta(&self) -> DVector<f64> {
+        self.u.component_mul(&self.v)
+    }
+
+    fn n(&self) -> f64 {
+        self.x.nrows() as f64
+    }
+
+    /// Explicit regularizer (σ_t² term, both policies):
+    /// `(σ_t²/2)·diag(XᵀX/n)ᵀ(u∘u + v∘v)`. Theory σ_t.
+    ///
+    /// Minimized over the factorizations of a fixed β (`min{u² + v² : uv = β} = 2|β|`, at
+    /// |u| = |v| = √|β|) it is `σ_t²·diag(XᵀX/n)ᵀ|β|`: the weighted Lasso with
+    /// `λ_i = σ_t²(XᵀX)_ii/n`, half the difference form's weights of Eq. (8).
+    pub fn explicit_regularizer(&self, sigma_t: f64) -> f64 {
+        let n = self.n();
+        let s: f64 = (0..self.x.ncols())
+            .map(|i| self.x.column(i).norm_squared() / n * (self.u[i].powi(2) + self.v[i].powi(2)))
+            .sum();
+        0.5 * sigma_t * sigma_t * s
+    }
+
+    /// Exact smoothed loss, policy `all` (u and v + N(0, σ_t²) everywhere):
+    /// ```text
+    /// R_σ = (1/2n)‖y − X(u∘v)‖² + (σ_t²/2)·diag(XᵀX/n)ᵀ(u² + v²) + (σ_t⁴/2n)‖X‖²_F
+    /// ```
+    /// Derivation: (uᵢ + a)(vᵢ + b) − uᵢvᵢ = uᵢb + vᵢa + ab has mean 0 and its three parts are
+    /// uncorrelated, so its variance is σ_t²(uᵢ² + vᵢ²) + σ_t⁴; coordinates are independent,
+    /// so E‖X(β̃ − β)‖² = Σᵢ‖Xᵢ‖²(σ_t²(uᵢ² + vᵢ²) + σ_t⁴). Not printed in the paper; it is
+    /// [`Grouped::smoothed_all`] with k = 1, and [`Hadamard::smoothed_all`] under the rotation
+    /// u = w₁ + w₂, v = w₁ − w₂ with σ_t → √2σ_t.
+    pub fn smoothed_all(&self, sigma_t: f64) -> f64 {
+        let s2 = sigma_t * sigma_t;
+        self.loss()
+            + self.explicit_regularizer(sigma_t)
+            + s2 * s2 * self.x.norm_squared() / (2.0 * self.n())
+    }
+
+    /// Exact smoothed loss, policy `layer` (u or v, each with probability ½, gets N(0, 2σ_t²)):
+    /// `R̃_σ = (1/2n)‖y − X(u∘v)‖² + (σ_t²/2)·diag(XᵀX/n)ᵀ(u² + v²)`, no σ_t⁴ term: perturbing u
+    /// alone adds X(a∘v), mean 0, E‖·‖² = 2σ_t²Σᵢ‖Xᵢ‖²vᵢ²; v alone likewise with u.
+    pub fn smoothed_layer(&self, sigma_t: f64) -> f64 {
+        self.loss() + self.explicit_regularizer(sigma_t)
+    }
+}
+
+impl NoisyModel for HadamardProduct {
+    fn layer_sizes(&self) -> Vec<usize> {
+        vec![self.u.len(), self.v.len()]
+    }
+    fn loss(&self) -> f64 {
+        (&self.y - &self.x * self.beta()).norm_squared() / (2.0 * self.n())
+    }
+    fn perturbed_loss(&self, noise: &[Vec<f64>]) -> f64 {
+        let u = add_noise_vec(&self.u, &noise[0]);
+        let v = add_noise_vec(&self.v, &noise[1]);
+        (&self.y - &self.x * u.component_mul(&v)).norm_squared() / (2.0 * self.n())
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. Grouped (group-Lasso) model
 // ---------------------------------------------------------------------------------------------
@@ -825,6 +897,91 @@ mod tests {
         // The plain estimator, whose variance includes the ±s²X1 mean shifts.
         let plain = mc_smoothed_loss(&m, Policy::Layer, s, 40_000, 4, false);
         assert_agrees("hadamard layer (plain)", &plain, m.smoothed_layer(s));
+    }
+
+    // ---- Hadamard product (u∘v) ---------------------------------------------------------------
+
+    fn product() -> HadamardProduct {
+        let (n, d) = (20, 10);
+        HadamardProduct {
+            x: mat(n, d, 1.0, 0),
+            y: vec_(n, 1.0, 1),
+            u: vec_(d, 0.7, 2),
+            v: vec_(d, 0.7, 3),
+        }
+    }
+
+    #[test]
+    fn product_all_and_layer_match_mc() {
+        let m = product();
+        let s: f64 = 0.5;
+        let s4 = s.powi(4) * m.x.norm_squared() / 40.0;
+        let est = mc_smoothed_loss(&m, Policy::All, s, 20_000, 21, true);
+        assert_agrees("product all (antithetic)", &est, m.smoothed_all(s));
+        assert_rejects("σ⁴ term dropped", &est, m.smoothed_all(s) - s4);
+        assert_rejects(
+            "difference form's constant (regularizer ×4, σ⁴ term ×4)",
+            &est,
+            m.loss() + 4.0 * m.explicit_regularizer(s) + 4.0 * s4,
+        );
+        assert_rejects(
+            "regularizer ×2",
+            &est,
+            m.smoothed_all(s) + m.explicit_regularizer(s),
+        );
+        let plain = mc_smoothed_loss(&m, Policy::All, s, 40_000, 22, false);
+        assert_agrees("product all (plain)", &plain, m.smoothed_all(s));
+        let est = mc_smoothed_loss(&m, Policy::Layer, s, 20_000, 23, true);
+        assert_agrees("product layer", &est, m.smoothed_layer(s));
+        assert_rejects("all value (σ⁴ term added)", &est, m.smoothed_all(s));
+        assert_rejects(
+            "regularizer ×½",
+            &est,
+            m.smoothed_layer(s) - 0.5 * m.explicit_regularizer(s),
+        );
+    }
+
+    /// The product form is the grouped model with k = 1, and (policy `all`) the difference form
+    /// rotated by u = w₁ + w₂, v = w₁ − w₂ with per-weight std √2 times larger: the closed forms
+    /// agree exactly, and the balanced factorization attains the Lasso penalty σ_t²·diag(XᵀX/n)ᵀ|β|.
+    #[test]
+    fn product_closed_forms_agree_with_grouped_and_rotated_difference() {
+        let m = product();
+        let d = m.u.len();
+        let g = Grouped {
+            xs: (0..d).map(|j| m.x.columns(j, 1).into_owned()).collect(),
+            y: m.y.clone(),
+            v: m.u.clone(),
+            ws: (0..d).map(|j| DVector::from_element(1, m.v[j])).collect(),
+        };
+        let h = Hadamard {
+            x: m.x.clone(),
+            y: m.y.clone(),
+            w1: (&m.u + &m.v) / 2.0,
+            w2: (&m.u - &m.v) / 2.0,
+        };
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * a.abs().max(1.0);
+        for s in [0.1f64, 0.5, 1.3] {
+            assert!(close(m.smoothed_all(s), g.smoothed_all(s)));
+            assert!(close(m.smoothed_layer(s), g.smoothed_layer(s)));
+            // (Under `layer` they differ: noise on w₁ alone is noise on u and v together.)
+            assert!(close(m.smoothed_all(s), h.smoothed_all(s / 2f64.sqrt())));
+        }
+        let balanced = HadamardProduct {
+            u: m.beta().map(|b| b.abs().sqrt()),
+            v: m.beta().map(|b| b.signum() * b.abs().sqrt()),
+            ..m.clone()
+        };
+        let s = 0.4f64;
+        let lasso: f64 = (0..d)
+            .map(|i| s * s * m.x.column(i).norm_squared() / 20.0 * m.beta()[i].abs())
+            .sum();
+        assert!(close(balanced.explicit_regularizer(s), lasso));
+        assert!((balanced.beta() - m.beta()).norm() < 1e-12);
+        assert!(
+            m.explicit_regularizer(s) > lasso,
+            "AM-GM: unbalanced costs more"
+        );
     }
 
     // ---- Grouped -----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ mod config;
 mod experiments;
 mod report;
 mod run;
+mod sweep;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -59,6 +60,46 @@ enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
+    /// Run a grid of configs times seeds (J at a time), skip cells already finished, and aggregate.
+    #[command(
+        after_help = "Example:\n  noisegd sweep configs/lasso.toml --grid noise.policy=all,layer --grid noise.sigma=0.05,0.1 --seeds 3 --jobs 2 --out sweeps/lasso\n\n\
+                            Each cell is a run directory SWEEP/<key=value,...,seed=S>/; re-running the same command runs only the\n\
+                            unfinished cells. The aggregate (mean ± s.e.m. over seeds) is SWEEP/sweep.md, sweep.csv and plots."
+    )]
+    Sweep {
+        /// The base config (TOML).
+        config: PathBuf,
+        /// A grid axis `key=v1,v2,...` (repeatable; the grid is every combination).
+        #[arg(long = "grid", value_name = "KEY=V1,V2,...")]
+        grid: Vec<String>,
+        /// Seeds per grid point: the config's seed, seed+1, ... (default 1).
+        #[arg(long, default_value_t = 1)]
+        seeds: u64,
+        /// Runs at a time (default 1).
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// Override a config value in every cell (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Sweep directory (default: sweeps/<config name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Aggregate finished runs (mean ± s.e.m. over seeds, grouped by the config values that differ).
+    #[command(
+        after_help = "Example:\n  noisegd report sweeps/lasso runs/extra-run --out sweeps/lasso-report"
+    )]
+    Report {
+        /// Directories holding run directories (searched recursively).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where to write sweep.md, sweep.csv and the plots (default: the first DIR).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Summary figure for the table and plots (repeatable; default: the main ones present).
+        #[arg(long = "figure")]
+        figures: Vec<String>,
+    },
 }
 
 fn main() {
@@ -88,6 +129,43 @@ fn real_main() -> Result<()> {
                 RunConfig::parse(DEMO_CONFIG, &set).context("in the built-in demo config")?;
             let out = out.unwrap_or_else(|| PathBuf::from(format!("noisegd-demo-{}", timestamp())));
             execute(&config, &out, options)
+        }
+        Command::Sweep {
+            config,
+            grid,
+            seeds,
+            jobs,
+            set,
+            out,
+        } => {
+            if seeds == 0 || jobs == 0 {
+                anyhow::bail!("--seeds and --jobs must be at least 1 (found {seeds} and {jobs})");
+            }
+            let axes = grid
+                .iter()
+                .map(|g| sweep::Axis::parse(g))
+                .collect::<Result<Vec<_>>>()?;
+            let stem = config
+                .file_stem()
+                .map_or("sweep".into(), |s| s.to_string_lossy().to_string());
+            let plan = sweep::SweepPlan {
+                out: out.unwrap_or_else(|| Path::new("sweeps").join(stem)),
+                config,
+                set,
+                axes,
+                seeds,
+                jobs,
+                quiet: options.quiet,
+            };
+            let report = sweep::run(&plan)?;
+            println!("sweep finished; report: {}", report.display());
+            Ok(())
+        }
+        Command::Report { dirs, out, figures } => {
+            let out = out.unwrap_or_else(|| dirs[0].clone());
+            let report = sweep::aggregate::report(&dirs, &out, &figures)?;
+            println!("report: {}", report.display());
+            Ok(())
         }
     }
 }

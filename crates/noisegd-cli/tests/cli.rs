@@ -408,3 +408,183 @@ fn product_parametrization_uses_half_the_lasso_weights() {
         "{report}"
     );
 }
+
+#[test]
+fn a_sweep_runs_every_cell_skips_finished_ones_and_aggregates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path(), SHORT_LASSO);
+    let out = tmp.path().join("sweep");
+    let sweep = |extra: &[&str]| {
+        let mut args = vec![
+            "sweep",
+            cfg.to_str().unwrap(),
+            "--quiet",
+            "--grid",
+            "noise.policy=all,layer",
+            "--seeds",
+            "2",
+            "--jobs",
+            "2",
+            "--set",
+            "train.steps=300",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        noisegd(&args)
+    };
+    let o = sweep(&[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for policy in ["all", "layer"] {
+        for seed in [3, 4] {
+            let cell = out.join(format!("noise.policy={policy},seed={seed}"));
+            assert!(
+                cell.join("summary.json").is_file(),
+                "{} missing",
+                cell.display()
+            );
+            let resolved = fs::read_to_string(cell.join("config.toml")).unwrap();
+            assert!(
+                resolved.contains(&format!("policy = \"{policy}\"")),
+                "{resolved}"
+            );
+            assert!(resolved.contains("steps = 300"), "{resolved}");
+        }
+    }
+    let md = fs::read_to_string(out.join("sweep.md")).unwrap();
+    assert!(
+        md.contains("4 finished runs in 2 groups (2 seeds per group)"),
+        "{md}"
+    );
+    assert!(md.contains("| policy=layer |"), "{md}");
+
+    // A cell whose run was killed (no summary) is run again; finished cells are not.
+    let killed = out.join("noise.policy=layer,seed=4");
+    fs::remove_file(killed.join("summary.json")).unwrap();
+    let o = sweep(&[]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("4 cells, 3 already finished, 1 to run"),
+        "{stderr}"
+    );
+    assert!(killed.join("summary.json").is_file());
+
+    // `noisegd report` rebuilds the same table from the finished runs.
+    let again = tmp.path().join("again");
+    let o = noisegd(&[
+        "report",
+        out.to_str().unwrap(),
+        "--out",
+        again.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let md_again = fs::read_to_string(again.join("sweep.md")).unwrap();
+    assert!(
+        md_again.contains("4 finished runs in 2 groups"),
+        "{md_again}"
+    );
+}
+
+#[test]
+fn a_sweep_with_a_bad_grid_value_fails_before_running_anything() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path(), SHORT_LASSO);
+    let out = tmp.path().join("sweep");
+    let o = noisegd(&[
+        "sweep",
+        cfg.to_str().unwrap(),
+        "--grid",
+        "noise.sigma=0.1,-1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("noise.sigma=-1") && stderr.contains("sigma"),
+        "{stderr}"
+    );
+    assert!(
+        !out.exists(),
+        "nothing is created for a sweep that cannot run"
+    );
+}
+
+#[test]
+fn a_diverging_run_says_so_and_keeps_what_it_logged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path(), SHORT_LASSO);
+    let out = tmp.path().join("run");
+    let o = noisegd(&[
+        "run",
+        cfg.to_str().unwrap(),
+        "--quiet",
+        "--set",
+        "optim.lr=50",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success(), "lr = 50 must diverge");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("step") && stderr.contains("lr") && stderr.contains("lower"),
+        "the message names the step and what to lower: {stderr}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["status"], "diverged", "{summary}");
+    assert!(summary["diverged_at_step"].is_u64(), "{summary}");
+    let metrics = fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert!(
+        metrics.lines().count() >= 2,
+        "rows logged before the divergence stay: {metrics}"
+    );
+}
+
+#[test]
+fn the_same_config_and_seed_give_identical_metrics_with_one_or_two_threads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path(), SHORT_LASSO);
+    let run_with = |threads: &str, name: &str| {
+        let out = tmp.path().join(name);
+        let o = Command::new(env!("CARGO_BIN_EXE_noisegd"))
+            .env("RAYON_NUM_THREADS", threads)
+            .args([
+                "run",
+                cfg.to_str().unwrap(),
+                "--quiet",
+                "--set",
+                "train.steps=400",
+            ])
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        fs::read(out.join("metrics.csv")).unwrap()
+    };
+    let one = run_with("1", "one");
+    assert_eq!(one, run_with("2", "two"), "1 vs 2 threads");
+    assert_eq!(one, run_with("1", "again"), "a second run");
+}
+
+#[test]
+fn an_output_path_that_cannot_be_a_directory_is_an_error_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path(), SHORT_LASSO);
+    let blocker = tmp.path().join("a-file");
+    fs::write(&blocker, "not a directory").unwrap();
+    let out = blocker.join("run");
+    let o = noisegd(&[
+        "run",
+        cfg.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains(out.to_str().unwrap()), "{stderr}");
+    assert_eq!(fs::read_to_string(&blocker).unwrap(), "not a directory");
+}

@@ -8,6 +8,7 @@ pub mod nuclear;
 use crate::config::{Experiment, RunConfig};
 use crate::run::RunDir;
 use anyhow::Result;
+use serde_json::json;
 
 /// Options that are about running, not about the experiment.
 #[derive(Clone, Copy, Debug, Default)]
@@ -17,12 +18,52 @@ pub struct RunOptions {
 }
 
 /// Runs the experiment named in `config` into `dir`; returns the path of its report.
+///
+/// `summary.json` always says how the run ended: `"status": "finished"`, or `"diverged"` (with
+/// the step and the message) when a loss or gradient became non-finite; the metrics logged before
+/// that stay in `metrics.csv`.
 pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std::path::PathBuf> {
-    match config.experiment {
+    let result = match config.experiment {
         Experiment::Lasso => lasso::run(config, dir, options),
         Experiment::GroupLasso => group_lasso::run(config, dir, options),
         Experiment::Nuclear => nuclear::run(config, dir, options),
+    };
+    match &result {
+        Ok(_) => mark_status(dir, json!({"status": "finished"}))?,
+        Err(err) => {
+            let diverged = err
+                .chain()
+                .find_map(|e| match e.downcast_ref::<noisegd::Error>() {
+                    Some(noisegd::Error::Diverged { step, .. }) => Some(*step),
+                    _ => None,
+                });
+            if let Some(step) = diverged {
+                mark_status(
+                    dir,
+                    json!({"status": "diverged", "diverged_at_step": step, "error": format!("{err:#}")}),
+                )?;
+            }
+        }
     }
+    result
+}
+
+/// Adds `fields` to `summary.json` (creating it when the run stopped before writing one) unless
+/// the experiment already set them.
+fn mark_status(dir: &RunDir, fields: serde_json::Value) -> Result<()> {
+    let path = dir.file("summary.json");
+    let mut summary: serde_json::Map<String, serde_json::Value> =
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text)?,
+            Err(_) => serde_json::Map::new(),
+        };
+    if summary.contains_key("status") {
+        return Ok(());
+    }
+    if let serde_json::Value::Object(f) = fields {
+        summary.extend(f);
+    }
+    dir.write_json("summary.json", &summary)
 }
 
 /// Reads the data a config names from outside (a CSV file), so that a bad file is refused

@@ -1,0 +1,661 @@
+//! Aggregating finished runs (`noisegd report DIR...`, and the end of `noisegd sweep`): runs are
+//! grouped by the config values that differ between them (the seed excepted), and every summary
+//! figure gets its mean ± standard error over the group's seeds, s.e.m. = sd/√n with the n − 1
+//! sample standard deviation.
+//!
+//! Writes `sweep.md` (table of the main figures and what was aggregated), `sweep.csv` (every
+//! figure, long form), the final figures against σ per group when σ varies (the paper's Figs. 3
+//! and 6), and the logged curves with ±s.e.m. bands (Figs. 4 and 7–10).
+
+use crate::report::plot::{write_line_plot, LinePlot, Scale, Series};
+use anyhow::{Context, Result};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Figures shown first when present, in this order (others follow in `sweep.csv`).
+const PREFERRED_FIGURES: [&str; 8] = [
+    "test_accuracy",
+    "final_test_accuracy",
+    "rel_dist_to_explicit",
+    "gd_rel_dist_to_explicit",
+    "objective_gap",
+    "train_loss",
+    "final_train_loss",
+    "slope_fit",
+];
+/// Logged columns drawn as curves when present.
+const PREFERRED_CURVES: [&str; 6] = [
+    "test_accuracy",
+    "train_loss",
+    "test_loss",
+    "hessian_trace",
+    "rel_dist_to_explicit",
+    "explicit_objective",
+];
+/// Columns of `metrics.csv` that describe the run rather than measure it.
+const NOT_CURVES: [&str; 5] = ["step", "epoch", "sigma", "per_weight_std", "lr"];
+
+/// One finished run.
+#[derive(Clone, Debug)]
+pub struct RunRecord {
+    /// Its directory.
+    pub dir: PathBuf,
+    /// Its resolved config, flattened to dotted keys.
+    pub params: BTreeMap<String, String>,
+    /// The numbers of its `summary.json`, flattened to dotted keys.
+    pub summary: BTreeMap<String, f64>,
+}
+
+/// Mean, standard error and count of one figure over a group.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stat {
+    pub mean: f64,
+    pub sem: f64,
+    pub n: usize,
+}
+
+impl Stat {
+    /// Over the finite values; `None` if there are none. One value has s.e.m. 0.
+    pub fn of(values: &[f64]) -> Option<Self> {
+        let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+        let n = v.len();
+        if n == 0 {
+            return None;
+        }
+        let mean = v.iter().sum::<f64>() / n as f64;
+        let sem = if n > 1 {
+            let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+            (var / n as f64).sqrt()
+        } else {
+            0.0
+        };
+        Some(Self { mean, sem, n })
+    }
+}
+
+fn flatten_toml(prefix: &str, value: &toml::Value, out: &mut BTreeMap<String, String>) {
+    match value {
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten_toml(&key, v, out);
+            }
+        }
+        toml::Value::String(s) => {
+            out.insert(prefix.to_string(), s.clone());
+        }
+        other => {
+            out.insert(prefix.to_string(), other.to_string());
+        }
+    }
+}
+
+fn flatten_json(prefix: &str, value: &serde_json::Value, out: &mut BTreeMap<String, f64>) {
+    match value {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten_json(&key, v, out);
+            }
+        }
+        serde_json::Value::Number(n) => {
+            if let Some(x) = n.as_f64() {
+                out.insert(prefix.to_string(), x);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Finished runs under `roots` (searched recursively), and the directories of unfinished ones
+/// (a config but no summary). Directories moved aside by a sweep (`*.unfinished-*`) are skipped.
+pub fn find_runs(roots: &[PathBuf]) -> Result<(Vec<RunRecord>, Vec<PathBuf>)> {
+    let mut runs = vec![];
+    let mut unfinished = vec![];
+    let mut stack: Vec<PathBuf> = roots.to_vec();
+    while let Some(dir) = stack.pop() {
+        if !dir.is_dir() {
+            anyhow::bail!("{} is not a directory of runs", dir.display());
+        }
+        if dir.join("config.toml").is_file() {
+            if dir.join("summary.json").is_file() {
+                runs.push(read_run(&dir)?);
+            } else {
+                unfinished.push(dir);
+            }
+            continue;
+        }
+        let entries =
+            std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?;
+        for entry in entries {
+            let path = entry?.path();
+            let name = path.file_name().map(|n| n.to_string_lossy().to_string());
+            if path.is_dir() && !name.is_some_and(|n| n.contains(".unfinished-")) {
+                stack.push(path);
+            }
+        }
+    }
+    runs.sort_by(|a, b| a.dir.cmp(&b.dir));
+    unfinished.sort();
+    Ok((runs, unfinished))
+}
+
+fn read_run(dir: &Path) -> Result<RunRecord> {
+    let config_path = dir.join("config.toml");
+    let text = std::fs::read_to_string(&config_path)
+        .with_context(|| format!("cannot read {}", config_path.display()))?;
+    let table: toml::Table = text
+        .parse()
+        .with_context(|| format!("{} is not valid TOML", config_path.display()))?;
+    let mut params = BTreeMap::new();
+    flatten_toml("", &toml::Value::Table(table), &mut params);
+    let summary_path = dir.join("summary.json");
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&summary_path)
+            .with_context(|| format!("cannot read {}", summary_path.display()))?,
+    )
+    .with_context(|| format!("{} is not valid JSON", summary_path.display()))?;
+    let mut summary = BTreeMap::new();
+    flatten_json("", &json, &mut summary);
+    Ok(RunRecord {
+        dir: dir.to_path_buf(),
+        params,
+        summary,
+    })
+}
+
+/// A group's identity: the value of every varying key.
+type GroupKey = Vec<(String, String)>;
+
+/// Config keys whose values differ between runs, except the seed.
+pub fn varying_keys(runs: &[RunRecord]) -> Vec<String> {
+    let keys: BTreeSet<&String> = runs.iter().flat_map(|r| r.params.keys()).collect();
+    keys.into_iter()
+        .filter(|k| k.as_str() != "seed")
+        .filter(|k| {
+            let values: BTreeSet<Option<&String>> = runs.iter().map(|r| r.params.get(*k)).collect();
+            values.len() > 1
+        })
+        .cloned()
+        .collect()
+}
+
+/// Runs grouped by their values of `keys` (missing keys read as `-`).
+pub fn group<'a>(runs: &'a [RunRecord], keys: &[String]) -> BTreeMap<GroupKey, Vec<&'a RunRecord>> {
+    let mut groups: BTreeMap<GroupKey, Vec<&RunRecord>> = BTreeMap::new();
+    for run in runs {
+        let key = keys
+            .iter()
+            .map(|k| {
+                (
+                    k.clone(),
+                    run.params.get(k).cloned().unwrap_or_else(|| "-".into()),
+                )
+            })
+            .collect();
+        groups.entry(key).or_default().push(run);
+    }
+    groups
+}
+
+fn label(key: &[(String, String)]) -> String {
+    if key.is_empty() {
+        return "all runs".into();
+    }
+    key.iter()
+        .map(|(k, v)| format!("{}={v}", k.rsplit('.').next().unwrap_or(k)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Aggregates the runs under `roots` into `out`; `figures` picks the table's and plots' figures
+/// (default: the preferred ones present). Returns the path of `sweep.md`.
+pub fn report(roots: &[PathBuf], out: &Path, figures: &[String]) -> Result<PathBuf> {
+    let (runs, unfinished) = find_runs(roots)?;
+    if runs.is_empty() {
+        anyhow::bail!(
+            "no finished runs (directories with config.toml and summary.json) under {}",
+            roots
+                .iter()
+                .map(|r| r.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let keys = varying_keys(&runs);
+    let groups = group(&runs, &keys);
+    let all_figures: BTreeSet<&String> = runs.iter().flat_map(|r| r.summary.keys()).collect();
+    let shown: Vec<String> = if figures.is_empty() {
+        let preferred: Vec<String> = PREFERRED_FIGURES
+            .iter()
+            .filter(|f| all_figures.iter().any(|g| g == *f))
+            .take(4)
+            .map(|f| f.to_string())
+            .collect();
+        if preferred.is_empty() {
+            all_figures.iter().take(4).map(|f| f.to_string()).collect()
+        } else {
+            preferred
+        }
+    } else {
+        figures.to_vec()
+    };
+
+    let stats = |runs: &[&RunRecord], figure: &str| {
+        let values: Vec<f64> = runs
+            .iter()
+            .filter_map(|r| r.summary.get(figure).copied())
+            .collect();
+        Stat::of(&values)
+    };
+
+    // sweep.csv: every figure of every group.
+    let mut csv = csv::Writer::from_path(out.join("sweep.csv"))
+        .with_context(|| format!("cannot write {}", out.join("sweep.csv").display()))?;
+    let mut header: Vec<String> = keys.clone();
+    header.extend(["figure", "mean", "sem", "n"].map(String::from));
+    csv.write_record(&header)?;
+    for (key, members) in &groups {
+        for figure in &all_figures {
+            if let Some(s) = stats(members, figure) {
+                let mut row: Vec<String> = key.iter().map(|(_, v)| v.clone()).collect();
+                row.extend([
+                    figure.to_string(),
+                    s.mean.to_string(),
+                    s.sem.to_string(),
+                    s.n.to_string(),
+                ]);
+                csv.write_record(&row)?;
+            }
+        }
+    }
+    csv.flush()?;
+
+    // sweep.md
+    let mut md = String::from("# Sweep report\n\n");
+    let seeds: BTreeSet<usize> = groups.values().map(Vec::len).collect();
+    writeln!(
+        md,
+        "{} finished runs in {} groups ({} seeds per group); mean ± standard error over seeds.",
+        runs.len(),
+        groups.len(),
+        seeds
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join(" or ")
+    )?;
+    writeln!(
+        md,
+        "Varying config keys: {}.\n",
+        if keys.is_empty() {
+            "none".into()
+        } else {
+            keys.join(", ")
+        }
+    )?;
+    if !unfinished.is_empty() {
+        writeln!(md, "Unfinished runs, left out ({}):\n", unfinished.len())?;
+        for u in &unfinished {
+            writeln!(md, "- `{}`", u.display())?;
+        }
+        md.push('\n');
+    }
+    let mut head = String::from("| group |");
+    let mut rule = String::from("|---|");
+    for f in &shown {
+        write!(head, " {f} |")?;
+        rule.push_str("---:|");
+    }
+    writeln!(md, "{head}\n{rule}")?;
+    for (key, members) in &groups {
+        let mut line = format!("| {} |", label(key));
+        for f in &shown {
+            match stats(members, f) {
+                Some(s) => write!(line, " {:.4} ± {:.4} (n={}) |", s.mean, s.sem, s.n)?,
+                None => line.push_str(" – |"),
+            }
+        }
+        writeln!(md, "{line}")?;
+    }
+    writeln!(md, "\nEvery figure of every group: `sweep.csv`.\n")?;
+
+    let plots = write_plots(&runs, &keys, &groups, &shown, out)?;
+    if !plots.is_empty() {
+        writeln!(md, "## Plots\n")?;
+        for p in plots {
+            writeln!(md, "![{p}]({p}.svg)")?;
+        }
+    }
+    let path = out.join("sweep.md");
+    std::fs::write(&path, md).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+/// The figures against σ (when σ varies) and the logged curves; returns the plot stems written.
+fn write_plots(
+    runs: &[RunRecord],
+    keys: &[String],
+    groups: &BTreeMap<GroupKey, Vec<&RunRecord>>,
+    shown: &[String],
+    out: &Path,
+) -> Result<Vec<String>> {
+    let mut written = vec![];
+    let sigma_key = "noise.sigma";
+    if keys.iter().any(|k| k == sigma_key) {
+        let others: Vec<String> = keys.iter().filter(|k| *k != sigma_key).cloned().collect();
+        for figure in shown {
+            let mut by_series: BTreeMap<GroupKey, Vec<(f64, Stat)>> = BTreeMap::new();
+            for (key, members) in groups {
+                let sigma: Option<f64> = key
+                    .iter()
+                    .find(|(k, _)| k == sigma_key)
+                    .and_then(|(_, v)| v.parse().ok());
+                let values: Vec<f64> = members
+                    .iter()
+                    .filter_map(|r| r.summary.get(figure).copied())
+                    .collect();
+                if let (Some(sigma), Some(s)) = (sigma, Stat::of(&values)) {
+                    let series_key = key
+                        .iter()
+                        .filter(|(k, _)| others.contains(k))
+                        .cloned()
+                        .collect();
+                    by_series.entry(series_key).or_default().push((sigma, s));
+                }
+            }
+            let series: Vec<Series> = by_series
+                .into_iter()
+                .map(|(key, mut points)| {
+                    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    Series {
+                        label: label(&key),
+                        points: points.iter().map(|(x, s)| (*x, s.mean)).collect(),
+                        band: Some(
+                            points
+                                .iter()
+                                .map(|(x, s)| (*x, s.mean - s.sem, s.mean + s.sem))
+                                .collect(),
+                        ),
+                    }
+                })
+                .collect();
+            if series.is_empty() {
+                continue;
+            }
+            let stem = format!("sweep_{}_vs_sigma", figure.replace('.', "_"));
+            let plot = LinePlot {
+                title: format!("final {figure} against sigma (mean ± s.e.m. over seeds)"),
+                x_label: "sigma (noise.sigma; per-weight std: sigma on one group for layer, sigma/sqrt(M) for all)".into(),
+                y_label: figure.clone(),
+                x_scale: Scale::Linear,
+                y_scale: Scale::Linear,
+                series,
+            };
+            write_line_plot(&plot, &out.join(&stem))?;
+            written.push(stem);
+        }
+    }
+
+    // Curves: mean ± s.e.m. over seeds at each logged step, per group and per text column value.
+    let tables: Vec<(&RunRecord, Table)> = runs
+        .iter()
+        .filter_map(|r| {
+            read_metrics(&r.dir.join("metrics.csv"))
+                .ok()
+                .map(|t| (r, t))
+        })
+        .collect();
+    let columns: BTreeSet<&String> = tables.iter().flat_map(|(_, t)| t.numeric.keys()).collect();
+    for column in PREFERRED_CURVES
+        .iter()
+        .filter(|c| columns.iter().any(|k| k == *c))
+    {
+        let mut acc: BTreeMap<(GroupKey, String), BTreeMap<u64, Vec<f64>>> = BTreeMap::new();
+        for (run, table) in &tables {
+            let key: GroupKey = keys
+                .iter()
+                .map(|k| {
+                    (
+                        k.clone(),
+                        run.params.get(k).cloned().unwrap_or_else(|| "-".into()),
+                    )
+                })
+                .collect();
+            let Some(values) = table.numeric.get(*column) else {
+                continue;
+            };
+            for (i, v) in values.iter().enumerate() {
+                acc.entry((key.clone(), table.tags[i].clone()))
+                    .or_default()
+                    .entry(table.steps[i])
+                    .or_default()
+                    .push(*v);
+            }
+        }
+        let series: Vec<Series> = acc
+            .into_iter()
+            .map(|((key, tag), by_step)| {
+                let stats: Vec<(f64, Stat)> = by_step
+                    .into_iter()
+                    .filter_map(|(step, v)| Stat::of(&v).map(|s| (step as f64, s)))
+                    .collect();
+                let name = if tag.is_empty() {
+                    label(&key)
+                } else {
+                    format!("{} {tag}", label(&key))
+                };
+                Series {
+                    label: name,
+                    points: stats.iter().map(|(x, s)| (*x, s.mean)).collect(),
+                    band: Some(
+                        stats
+                            .iter()
+                            .map(|(x, s)| (*x, s.mean - s.sem, s.mean + s.sem))
+                            .collect(),
+                    ),
+                }
+            })
+            .collect();
+        let positive = series.iter().all(|s| s.points.iter().all(|p| p.1 > 0.0));
+        let stem = format!("sweep_curve_{column}");
+        let plot = LinePlot {
+            title: format!("{column} (mean ± s.e.m. over seeds)"),
+            x_label: "step".into(),
+            y_label: column.to_string(),
+            x_scale: Scale::Log10,
+            y_scale: if positive && column.contains("loss") {
+                Scale::Log10
+            } else {
+                Scale::Linear
+            },
+            series,
+        };
+        if write_line_plot(&plot, &out.join(&stem)).is_ok() {
+            written.push(stem);
+        }
+    }
+    Ok(written)
+}
+
+/// A `metrics.csv`: the step of each row, its text columns joined (e.g. `method`), and every
+/// numeric column.
+struct Table {
+    steps: Vec<u64>,
+    tags: Vec<String>,
+    numeric: BTreeMap<String, Vec<f64>>,
+}
+
+fn read_metrics(path: &Path) -> Result<Table> {
+    let mut reader = csv::Reader::from_path(path)?;
+    let header: Vec<String> = reader.headers()?.iter().map(String::from).collect();
+    let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>()?;
+    let step_col = header
+        .iter()
+        .position(|h| h == "step")
+        .context("metrics.csv has no step column")?;
+    let is_numeric = |j: usize| {
+        rows.iter()
+            .all(|r| r.get(j).is_some_and(|v| v.parse::<f64>().is_ok()))
+    };
+    let mut numeric = BTreeMap::new();
+    let mut text_cols = vec![];
+    for (j, name) in header.iter().enumerate() {
+        if NOT_CURVES.contains(&name.as_str()) {
+            continue;
+        }
+        if is_numeric(j) {
+            numeric.insert(
+                name.clone(),
+                rows.iter()
+                    .map(|r| r[j].parse().unwrap_or(f64::NAN))
+                    .collect(),
+            );
+        } else {
+            text_cols.push(j);
+        }
+    }
+    let steps = rows
+        .iter()
+        .map(|r| {
+            r[step_col]
+                .parse::<u64>()
+                .context("a step that is not a whole number")
+        })
+        .collect::<Result<_>>()?;
+    let tags = rows
+        .iter()
+        .map(|r| {
+            text_cols
+                .iter()
+                .map(|&j| r[j].to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    Ok(Table {
+        steps,
+        tags,
+        numeric,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fake_run(root: &Path, name: &str, config: &str, summary: &str, metrics: &str) -> PathBuf {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.toml"), config).unwrap();
+        if !summary.is_empty() {
+            std::fs::write(dir.join("summary.json"), summary).unwrap();
+        }
+        std::fs::write(dir.join("metrics.csv"), metrics).unwrap();
+        dir
+    }
+
+    #[test]
+    fn stat_is_mean_and_standard_error() {
+        let s = Stat::of(&[1.0, 2.0, 3.0, f64::NAN]).unwrap();
+        assert_eq!(s.n, 3);
+        assert!((s.mean - 2.0).abs() < 1e-15);
+        // sd = 1 (n − 1 denominator), s.e.m. = 1/√3
+        assert!((s.sem - 1.0 / 3f64.sqrt()).abs() < 1e-15);
+        assert_eq!(Stat::of(&[5.0]).unwrap().sem, 0.0);
+        assert!(Stat::of(&[]).is_none());
+    }
+
+    #[test]
+    fn hand_made_runs_aggregate_by_the_keys_that_vary() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let metrics = "step,method,train_loss\n1,pgd,1.0\n10,pgd,0.5\n";
+        let cfg = |policy: &str, sigma: f64, seed: u64| {
+            format!("experiment = \"lasso\"\nseed = {seed}\n[noise]\npolicy = \"{policy}\"\nsigma = {sigma}\n[train]\nsteps = 10\n")
+        };
+        // layer σ=0.1: accuracies 0.8, 0.9, 1.0 over three seeds; all σ=0.1: 0.5, 0.7.
+        for (seed, acc) in [(0, 0.8), (1, 0.9), (2, 1.0)] {
+            fake_run(
+                root,
+                &format!("l{seed}"),
+                &cfg("layer", 0.1, seed),
+                &format!("{{\"test_accuracy\": {acc}, \"nested\": {{\"x\": 1}}}}"),
+                metrics,
+            );
+        }
+        for (seed, acc) in [(0, 0.5), (1, 0.7)] {
+            fake_run(
+                root,
+                &format!("a{seed}"),
+                &cfg("all", 0.1, seed),
+                &format!("{{\"test_accuracy\": {acc}}}"),
+                metrics,
+            );
+        }
+        fake_run(root, "killed", &cfg("all", 0.1, 9), "", "step\n");
+        let (runs, unfinished) = find_runs(&[root.to_path_buf()]).unwrap();
+        assert_eq!(runs.len(), 5);
+        assert_eq!(unfinished.len(), 1);
+        let l0 = runs.iter().find(|r| r.dir.ends_with("l0")).unwrap();
+        assert_eq!(
+            l0.summary.get("nested.x"),
+            Some(&1.0),
+            "nested figures are flattened"
+        );
+        let keys = varying_keys(&runs);
+        assert_eq!(
+            keys,
+            vec!["noise.policy".to_string()],
+            "seed is never a grouping key"
+        );
+        let groups = group(&runs, &keys);
+        let layer = &groups[&vec![("noise.policy".to_string(), "layer".to_string())]];
+        let values: Vec<f64> = layer.iter().map(|r| r.summary["test_accuracy"]).collect();
+        let s = Stat::of(&values).unwrap();
+        assert!((s.mean - 0.9).abs() < 1e-12 && (s.sem - 0.1 / 3f64.sqrt()).abs() < 1e-12);
+
+        let out = root.join("report");
+        let md =
+            std::fs::read_to_string(report(&[root.to_path_buf()], &out, &[]).unwrap()).unwrap();
+        assert!(
+            md.contains("5 finished runs in 2 groups (2 or 3 seeds per group)"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| policy=layer | 0.9000 ± 0.0577 (n=3) |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| policy=all | 0.6000 ± 0.1000 (n=2) |"),
+            "{md}"
+        );
+        assert!(md.contains("killed"), "unfinished runs are listed: {md}");
+        let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+        assert!(
+            csv.lines()
+                .any(|l| l.starts_with("layer,test_accuracy,0.9")),
+            "{csv}"
+        );
+        assert!(out.join("sweep_curve_train_loss.svg").exists());
+    }
+
+    #[test]
+    fn an_empty_directory_is_an_error_that_says_what_is_missing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let e = report(&[tmp.path().to_path_buf()], tmp.path(), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no finished runs"), "{e}");
+    }
+}

@@ -1,0 +1,307 @@
+//! `noisegd sweep`: a grid of configs × seeds, each cell a normal run directory made by a child
+//! `noisegd run`, J at a time; cells already finished are skipped, so re-running the same command
+//! continues an interrupted sweep. At the end the runs are aggregated ([`aggregate`]).
+//!
+//! ```text
+//! SWEEP/sweep.toml                      the command's grid, seeds and config, for the record
+//! SWEEP/<key=value,...,seed=S>/         one run directory per cell
+//! SWEEP/logs/<cell>.log                 the child's stdout and stderr
+//! SWEEP/sweep.md, sweep.csv, *.svg/png  the aggregate (also `noisegd report SWEEP`)
+//! ```
+
+pub mod aggregate;
+
+use crate::config::RunConfig;
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// One `--grid key=v1,v2,...` axis.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Axis {
+    /// Dotted config key, e.g. `noise.sigma`.
+    pub key: String,
+    /// The values, as written (each goes through `--set key=value`).
+    pub values: Vec<String>,
+}
+
+impl Axis {
+    /// Parses `key=v1,v2,...`.
+    pub fn parse(spec: &str) -> Result<Self> {
+        let (key, values) = spec.split_once('=').with_context(|| {
+            format!(
+                "--grid expects key=v1,v2,... (for example noise.sigma=0.01,0.05), found `{spec}`"
+            )
+        })?;
+        let key = key.trim().to_string();
+        let values: Vec<String> = values
+            .split(',')
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .collect();
+        if key.is_empty() || values.is_empty() {
+            bail!(
+                "--grid `{spec}`: needs a key and at least one value, e.g. noise.sigma=0.01,0.05"
+            );
+        }
+        if key == "seed" {
+            bail!("--grid seed=...: use --seeds K instead (seeds are the runs that get averaged)");
+        }
+        Ok(Self { key, values })
+    }
+}
+
+/// One run of the sweep: grid values and a seed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cell {
+    /// `(key, value)` for every axis, in the order the axes were given.
+    pub assignments: Vec<(String, String)>,
+    /// The run's seed.
+    pub seed: u64,
+}
+
+impl Cell {
+    /// Directory name: `key=value,...,seed=S`, with characters unsafe in file names replaced.
+    pub fn name(&self) -> String {
+        let mut parts: Vec<String> = self
+            .assignments
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        parts.push(format!("seed={}", self.seed));
+        parts
+            .join(",")
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() || "=.,_-+".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    }
+
+    /// The `--set` overrides of this cell (after the sweep's own `--set`s).
+    pub fn overrides(&self, base: &[String]) -> Vec<String> {
+        let mut all = base.to_vec();
+        all.extend(self.assignments.iter().map(|(k, v)| format!("{k}={v}")));
+        all.push(format!("seed={}", self.seed));
+        all
+    }
+}
+
+/// Every combination of the axes' values, times `seeds` seeds starting at `first_seed`.
+pub fn cells(axes: &[Axis], first_seed: u64, seeds: u64) -> Vec<Cell> {
+    let mut combos: Vec<Vec<(String, String)>> = vec![vec![]];
+    for axis in axes {
+        combos = combos
+            .into_iter()
+            .flat_map(|prefix| {
+                axis.values.iter().map(move |v| {
+                    let mut c = prefix.clone();
+                    c.push((axis.key.clone(), v.clone()));
+                    c
+                })
+            })
+            .collect();
+    }
+    combos
+        .into_iter()
+        .flat_map(|assignments| {
+            (first_seed..first_seed + seeds).map(move |seed| Cell {
+                assignments: assignments.clone(),
+                seed,
+            })
+        })
+        .collect()
+}
+
+/// What the sweep was asked to do.
+pub struct SweepPlan {
+    /// The base config file.
+    pub config: PathBuf,
+    /// `--set` overrides applied to every cell.
+    pub set: Vec<String>,
+    /// The grid.
+    pub axes: Vec<Axis>,
+    /// Seeds per grid point.
+    pub seeds: u64,
+    /// Child processes at a time.
+    pub jobs: usize,
+    /// The sweep directory.
+    pub out: PathBuf,
+    /// No progress bar.
+    pub quiet: bool,
+}
+
+#[derive(Serialize)]
+struct SweepRecord<'a> {
+    config: String,
+    set: &'a [String],
+    grid: &'a [Axis],
+    seeds: u64,
+    first_seed: u64,
+}
+
+/// Whether `dir` holds a finished run (its summary is written last).
+fn finished(dir: &Path) -> bool {
+    dir.join("summary.json").exists()
+}
+
+/// Runs every unfinished cell of `plan` and aggregates all of them; returns the report's path.
+pub fn run(plan: &SweepPlan) -> Result<PathBuf> {
+    let base = RunConfig::load(&plan.config, &plan.set)?;
+    let cells = cells(&plan.axes, base.seed, plan.seeds);
+    // Check every cell's config before starting any run, so a typo in the grid costs nothing.
+    for cell in &cells {
+        RunConfig::load(&plan.config, &cell.overrides(&plan.set))
+            .with_context(|| format!("in sweep cell {}", cell.name()))?;
+    }
+    std::fs::create_dir_all(plan.out.join("logs"))
+        .with_context(|| format!("cannot create sweep directory {}", plan.out.display()))?;
+    let record = SweepRecord {
+        config: plan.config.display().to_string(),
+        set: &plan.set,
+        grid: &plan.axes,
+        seeds: plan.seeds,
+        first_seed: base.seed,
+    };
+    std::fs::write(
+        plan.out.join("sweep.toml"),
+        toml::to_string_pretty(&record)?,
+    )
+    .with_context(|| format!("cannot write {}", plan.out.join("sweep.toml").display()))?;
+
+    let todo: Vec<&Cell> = cells
+        .iter()
+        .filter(|c| !finished(&plan.out.join(c.name())))
+        .collect();
+    eprintln!(
+        "sweep: {} cells, {} already finished, {} to run with {} job(s)",
+        cells.len(),
+        cells.len() - todo.len(),
+        todo.len(),
+        plan.jobs
+    );
+    let bar = crate::experiments::progress(
+        todo.len() as u64,
+        "sweep",
+        crate::experiments::RunOptions { quiet: plan.quiet },
+    );
+    let next = AtomicUsize::new(0);
+    let failures = Mutex::new(Vec::new());
+    let exe = std::env::current_exe().context("cannot find the noisegd executable")?;
+    std::thread::scope(|scope| {
+        for _ in 0..plan.jobs.max(1) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(cell) = todo.get(i) else { break };
+                if let Err(e) = run_cell(&exe, plan, cell) {
+                    failures
+                        .lock()
+                        .expect("no worker panics while holding the lock")
+                        .push(format!("{}: {e:#}", cell.name()));
+                }
+                bar.inc(1);
+            });
+        }
+    });
+    bar.finish_and_clear();
+    let report = aggregate::report(&[plan.out.clone()], &plan.out, &[])?;
+    let failures = failures.into_inner().expect("workers are done");
+    if !failures.is_empty() {
+        bail!(
+            "{} of {} cells failed (the others are aggregated in {}):\n  {}",
+            failures.len(),
+            todo.len(),
+            report.display(),
+            failures.join("\n  ")
+        );
+    }
+    Ok(report)
+}
+
+/// Runs one cell as a child `noisegd run`, its output in `logs/<cell>.log`. A directory left by a
+/// killed run (config but no summary) is moved aside, not deleted, and the cell starts afresh.
+fn run_cell(exe: &Path, plan: &SweepPlan, cell: &Cell) -> Result<()> {
+    let dir = plan.out.join(cell.name());
+    if dir.exists() {
+        let aside = plan
+            .out
+            .join(format!("{}.unfinished-{}", cell.name(), std::process::id()));
+        std::fs::rename(&dir, &aside)
+            .with_context(|| format!("cannot move the unfinished run {} aside", dir.display()))?;
+    }
+    let log_path = plan.out.join("logs").join(format!("{}.log", cell.name()));
+    let log = std::fs::File::create(&log_path)
+        .with_context(|| format!("cannot create {}", log_path.display()))?;
+    let mut command = Command::new(exe);
+    command.arg("run").arg(&plan.config).arg("--quiet");
+    for o in cell.overrides(&plan.set) {
+        command.arg("--set").arg(o);
+    }
+    let status = command
+        .arg("--out")
+        .arg(&dir)
+        .stdout(log.try_clone()?)
+        .stderr(Stdio::from(log))
+        .status()
+        .with_context(|| format!("cannot start {}", exe.display()))?;
+    if !status.success() {
+        bail!("exited with {status}; see {}", log_path.display());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_grid_expands_to_every_combination_times_the_seeds() {
+        let axes = vec![
+            Axis::parse("noise.policy=all,layer").unwrap(),
+            Axis::parse("noise.sigma=0.01, 0.05 ,0.1").unwrap(),
+        ];
+        let cells = cells(&axes, 7, 2);
+        assert_eq!(cells.len(), 2 * 3 * 2);
+        assert_eq!(cells[0].name(), "noise.policy=all,noise.sigma=0.01,seed=7");
+        assert_eq!(cells[1].seed, 8);
+        assert_eq!(
+            cells.last().unwrap().name(),
+            "noise.policy=layer,noise.sigma=0.1,seed=8"
+        );
+        let names: std::collections::BTreeSet<String> = cells.iter().map(Cell::name).collect();
+        assert_eq!(names.len(), cells.len(), "cell names are unique");
+        assert_eq!(
+            cells[0].overrides(&["train.steps=10".into()]),
+            vec![
+                "train.steps=10",
+                "noise.policy=all",
+                "noise.sigma=0.01",
+                "seed=7"
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_grid_specs_say_what_is_expected() {
+        for bad in ["noise.sigma", "=1,2", "noise.sigma=", "seed=1,2"] {
+            let e = Axis::parse(bad).unwrap_err().to_string();
+            assert!(e.contains("--grid"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn unsafe_characters_do_not_reach_the_directory_name() {
+        let cell = Cell {
+            assignments: vec![("data.path".into(), "../x/y z.csv".into())],
+            seed: 0,
+        };
+        assert_eq!(cell.name(), "data.path=.._x_y_z.csv,seed=0");
+    }
+}

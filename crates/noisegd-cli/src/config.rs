@@ -150,9 +150,9 @@ impl Default for Fig2Config {
         Self {
             n: 40,
             d0: 10,
-            planted: vec![1.0, -0.5],
+            planted: vec![0.16, -0.08],
             widths: vec![50, 300],
-            sigma: 0.3,
+            sigma: 0.12,
             repeats: 3,
             tail: 0.1,
         }

@@ -511,7 +511,10 @@ impl WidthConfig {
             }
         }
         if self.sigmas.is_empty() || self.sigmas.windows(2).any(|w| w[0] >= w[1]) {
-            bail!("invalid value for `width.sigmas`: need increasing values, found {:?}", self.sigmas);
+            bail!(
+                "invalid value for `width.sigmas`: need increasing values, found {:?}",
+                self.sigmas
+            );
         }
         for &s in &self.sigmas {
             check_sigma("width.sigmas", s)?;
@@ -532,7 +535,9 @@ impl WidthConfig {
             ("width.grad_samples", self.grad_samples),
         ] {
             if k == 1 {
-                bail!("invalid value for `{key}`: need 0 (leave out) or at least 2 samples, found 1");
+                bail!(
+                    "invalid value for `{key}`: need 0 (leave out) or at least 2 samples, found 1"
+                );
             }
         }
         Ok(())
@@ -546,14 +551,20 @@ impl Fig2Config {
         }
         check_planted("fig2.planted", &self.planted, self.d0)?;
         if self.widths.is_empty() || self.widths.contains(&0) {
-            bail!("invalid value for `fig2.widths`: need at least one width ≥ 1, found {:?}", self.widths);
+            bail!(
+                "invalid value for `fig2.widths`: need at least one width ≥ 1, found {:?}",
+                self.widths
+            );
         }
         check_sigma("fig2.sigma", self.sigma)?;
         if self.repeats == 0 {
             bail!("invalid value for `fig2.repeats`: must be ≥ 1, found 0");
         }
         if !(self.tail > 0.0 && self.tail <= 1.0) {
-            bail!("invalid value for `fig2.tail`: must lie in (0, 1], found {}", self.tail);
+            bail!(
+                "invalid value for `fig2.tail`: must lie in (0, 1], found {}",
+                self.tail
+            );
         }
         Ok(())
     }

@@ -303,7 +303,10 @@ fn width_measures_the_explosion_slope_and_the_flat_layer_loss() {
     let g = &s["grad_variance"];
     let exp = |k: &str| g[k]["per_weight_exponent"].as_f64().unwrap();
     assert!(exp("all_w1") > 0.4 && exp("all_w2") > 0.4, "{g}");
-    assert!(exp("layer_w1").abs() < 0.3 && exp("layer_w2").abs() < 0.3, "{g}");
+    assert!(
+        exp("layer_w1").abs() < 0.3 && exp("layer_w2").abs() < 0.3,
+        "{g}"
+    );
     let deep = s["deep"]["diff_exponent_closed_form"].as_f64().unwrap();
     assert!(deep > 1.0 && deep < 2.0, "{s}");
     let report = fs::read_to_string(out.join("report.md")).unwrap();
@@ -319,7 +322,10 @@ fn width_and_fig2_refuse_a_noise_table_and_bad_values() {
             "remove the [noise] table",
         ),
         (
-            TINY_WIDTH.replace("slope_widths = [100, 200, 300]", "slope_widths = [300, 200, 100]"),
+            TINY_WIDTH.replace(
+                "slope_widths = [100, 200, 300]",
+                "slope_widths = [300, 200, 100]",
+            ),
             "width.slope_widths",
         ),
         (
@@ -329,7 +335,13 @@ fn width_and_fig2_refuse_a_noise_table_and_bad_values() {
     ];
     for (body, needle) in cases {
         let cfg = config(tmp.path(), &body);
-        let o = noisegd(&["run", cfg.to_str().unwrap(), "--quiet", "--out", tmp.path().join("x").to_str().unwrap()]);
+        let o = noisegd(&[
+            "run",
+            cfg.to_str().unwrap(),
+            "--quiet",
+            "--out",
+            tmp.path().join("x").to_str().unwrap(),
+        ]);
         assert!(!o.status.success());
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains(needle), "{needle}: {err}");
@@ -364,15 +376,22 @@ tail = 0.2
     for width in ["5", "20"] {
         for method in ["gd", "all", "layer", "reg"] {
             let m = &s["final"][width][method];
-            let (o, r) = (m["original"].as_f64().unwrap(), m["regularized"].as_f64().unwrap());
+            let (o, r) = (
+                m["original"].as_f64().unwrap(),
+                m["regularized"].as_f64().unwrap(),
+            );
             assert!(o.is_finite() && r >= o, "{width}/{method}: {m}");
             // No iterate beats the exact minimum of the regularized loss.
-            assert!(r >= optimum * (1.0 - 1e-9), "{width}/{method}: {r} < {optimum}");
+            assert!(
+                r >= optimum * (1.0 - 1e-9),
+                "{width}/{method}: {r} < {optimum}"
+            );
             assert_eq!(m["regularized_per_seed"].as_array().unwrap().len(), 2);
         }
         let reg = &s["final"][width];
         assert!(
-            reg["reg"]["regularized"].as_f64().unwrap() < reg["gd"]["regularized"].as_f64().unwrap(),
+            reg["reg"]["regularized"].as_f64().unwrap()
+                < reg["gd"]["regularized"].as_f64().unwrap(),
             "{reg}"
         );
     }
@@ -401,7 +420,10 @@ fn demo_runs_the_lasso_and_then_the_width_explosion() {
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("part 1/2") && text.contains("part 2/2"), "{text}");
+    assert!(
+        text.contains("part 1/2") && text.contains("part 2/2"),
+        "{text}"
+    );
     assert!(text.contains("per hidden unit"), "{text}");
     for part in ["lasso", "width"] {
         assert!(out.join(part).join("report.md").is_file(), "{part}");

@@ -4,8 +4,8 @@
 //! ```text
 //! V_g = E_ε ‖∇_g L(w + ε) − ∇_g L(w)‖²
 //! ```
-//! under a [`NoiseConfig`] (`all`: every weight + N(0, (σ/√M)²); `layer`: one random group
-//! + N(0, σ²)), by Monte Carlo with the project's own perturbation ([`crate::step::perturb`]) and
+//! under a [`NoiseConfig`] (`all`: every weight gets N(0, (σ/√M)²); `layer`: one random group
+//! gets N(0, σ²)), by Monte Carlo with the project's own perturbation ([`crate::step::perturb`]) and
 //! noise streams: sample k is the noise the policy would inject at step k of a run with `seed`.
 //! It reports the total over the group and the mean per weight `V_g / |g|`, each with its sample
 //! standard error. The per-weight mean is the one to compare across widths: the total grows
@@ -158,8 +158,8 @@ fn flat_grads<M: Module>(model: &M, grads: &GradientsParams) -> HashMap<ParamId,
 mod tests {
     use super::*;
     use crate::models::factorization::TwoLayerLinear;
-    use crate::theory::smoothed::normal_matrix;
     use crate::noise::rng::NoiseKey;
+    use crate::theory::smoothed::normal_matrix;
     use burn::tensor::{Device, TensorData};
 
     /// One weight matrix, `L = (1/2n)‖XWᵀ − Y‖²` (one group).
@@ -202,13 +202,16 @@ mod tests {
             assert_eq!(v.len(), 1);
             assert_eq!(v[0].numel, d * d_out);
             let est = v[0].total;
-            eprintln!("{:?}: MC {} ± {} vs {closed}", noise.policy, est.mean, est.std_err);
+            eprintln!(
+                "{:?}: MC {} ± {} vs {closed}",
+                noise.policy, est.mean, est.std_err
+            );
             assert!(est.z(closed) < 5.0, "{est:?} vs {closed}");
             // Teeth: the variance of σ/√2 (a misplaced √M) is far outside.
             assert!(est.z(closed / 2.0) > 5.0);
         }
-        let none = perturbed_gradient_variance(&model, &NoiseConfig::default(), 10, 11, loss)
-            .unwrap();
+        let none =
+            perturbed_gradient_variance(&model, &NoiseConfig::default(), 10, 11, loss).unwrap();
         assert_eq!(none[0].total.mean, 0.0, "no noise, no gradient change");
     }
 
@@ -240,8 +243,15 @@ mod tests {
             let (small, large) = (per_weight(32, &noise), per_weight(128, &noise));
             for (g, (a, b)) in small.iter().zip(&large).enumerate() {
                 let ratio = b.mean / a.mean;
-                eprintln!("{:?} group {g}: {a:?} → {b:?}, ratio {ratio:.2}", noise.policy);
-                assert!((lo..hi).contains(&ratio), "{:?} group {g}: {ratio}", noise.policy);
+                eprintln!(
+                    "{:?} group {g}: {a:?} → {b:?}, ratio {ratio:.2}",
+                    noise.policy
+                );
+                assert!(
+                    (lo..hi).contains(&ratio),
+                    "{:?} group {g}: {ratio}",
+                    noise.policy
+                );
             }
         }
     }

@@ -183,34 +183,42 @@ pub fn train_gd_and_pgd<M: Module, const D: usize>(
             distance: vec![],
             average: vec![],
         };
-        train(config, noise, config.seed, init(), &loss, method, |step, model, report| {
-            if step >= start {
-                let p = predictor(model).inner();
-                sum = Some(match sum.take() {
-                    Some(s) => s + p,
-                    None => p,
-                });
-            }
-            let done = step + 1;
-            if should_log(done, config.train.log_every, steps) {
-                let e = evaluate(&to_f64(predictor(model)));
-                trace.objective.push((done as f64, e.objective));
-                trace.distance.push((done as f64, e.rel_dist));
-                metrics.row(&[
-                    done.to_string(),
-                    method.to_string(),
-                    num(e.train_loss),
-                    num(e.objective),
-                    num(e.rel_dist),
-                    num(report.loss),
-                    num(report.sigma),
-                    num(report.per_weight_std),
-                    num(report.lr),
-                ])?;
-                bar.set_position(index as u64 * steps + done);
-            }
-            Ok(())
-        })?;
+        train(
+            config,
+            noise,
+            config.seed,
+            init(),
+            &loss,
+            method,
+            |step, model, report| {
+                if step >= start {
+                    let p = predictor(model).inner();
+                    sum = Some(match sum.take() {
+                        Some(s) => s + p,
+                        None => p,
+                    });
+                }
+                let done = step + 1;
+                if should_log(done, config.train.log_every, steps) {
+                    let e = evaluate(&to_f64(predictor(model)));
+                    trace.objective.push((done as f64, e.objective));
+                    trace.distance.push((done as f64, e.rel_dist));
+                    metrics.row(&[
+                        done.to_string(),
+                        method.to_string(),
+                        num(e.train_loss),
+                        num(e.objective),
+                        num(e.rel_dist),
+                        num(report.loss),
+                        num(report.sigma),
+                        num(report.per_weight_std),
+                        num(report.lr),
+                    ])?;
+                    bar.set_position(index as u64 * steps + done);
+                }
+                Ok(())
+            },
+        )?;
         let count = (steps - start) as f64;
         trace.average = to_f64(sum.expect("the averaging window holds at least one step"))
             .into_iter()

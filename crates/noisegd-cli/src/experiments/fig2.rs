@@ -63,8 +63,9 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
     let regularized = |m: &TwoLayerLinear| {
         let w2 = m.w2.val();
         let h = xt.clone().matmul(m.w1.val().transpose());
-        original(m) + ((w2.clone() * w2).sum().mul_scalar(x_fro2) + (h.clone() * h).sum())
-            .mul_scalar(reg_weight)
+        original(m)
+            + ((w2.clone() * w2).sum().mul_scalar(x_fro2) + (h.clone() * h).sum())
+                .mul_scalar(reg_weight)
     };
     let evaluate = |m: &TwoLayerLinear| {
         let mat = |t: Tensor<2>| {
@@ -135,14 +136,22 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
                         original(m)
                     }
                 };
-                train(config, noise.clone(), seed, init, loss_fn, method, |step, m, report| {
-                    let done = step + 1;
-                    if should_log(done, config.train.log_every, steps) {
-                        log(done, m, report.loss)?;
-                        bar.set_position(done_runs * steps + done);
-                    }
-                    Ok(())
-                })?;
+                train(
+                    config,
+                    noise.clone(),
+                    seed,
+                    init,
+                    loss_fn,
+                    method,
+                    |step, m, report| {
+                        let done = step + 1;
+                        if should_log(done, config.train.log_every, steps) {
+                            log(done, m, report.loss)?;
+                            bar.set_position(done_runs * steps + done);
+                        }
+                        Ok(())
+                    },
+                )?;
                 done_runs += 1;
             }
         }
@@ -151,10 +160,7 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
 
     // ---- Summary: final values (mean over seeds of the tail average) ----------------------
     let tail_mean = |curve: &Curve| -> Vec<f64> {
-        let tail: Vec<&Vec<f64>> = curve
-            .range(tail_from.max(1)..)
-            .map(|(_, v)| v)
-            .collect();
+        let tail: Vec<&Vec<f64>> = curve.range(tail_from.max(1)..).map(|(_, v)| v).collect();
         (0..c.repeats)
             .map(|r| tail.iter().map(|v| v[r]).sum::<f64>() / tail.len() as f64)
             .collect()
@@ -239,7 +245,11 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
     for &width in &c.widths {
         for (which, name, y_label) in [
             (0, "original", "original loss (1/2n)‖y − Φ‖² (loss units)"),
-            (1, "regularized", "regularized loss R_eff of Eq. (9) (loss units)"),
+            (
+                1,
+                "regularized",
+                "regularized loss R_eff of Eq. (9) (loss units)",
+            ),
         ] {
             let mut s: Vec<Series> = (0..METHODS.len())
                 .map(|mi| {
@@ -287,7 +297,11 @@ fn report(config: &RunConfig, s: &Value, table: &BTreeMap<(usize, usize), (f64, 
         let reg = table[&(width, 3)].1;
         for (mi, label) in LABELS.iter().enumerate() {
             let (o, g) = table[&(width, mi)];
-            let _ = writeln!(r, "| {width} | {label} | {o:.3e} | {g:.4e} | {:.3} |", g / reg);
+            let _ = writeln!(
+                r,
+                "| {width} | {label} | {o:.3e} | {g:.4e} | {:.3} |",
+                g / reg
+            );
         }
     }
     let _ = writeln!(r, "\nPlots (mean over seeds, min–max band): `fig2_width<W>_original.png`, `fig2_width<W>_regularized.png`. Curves per seed: `metrics.csv`.");

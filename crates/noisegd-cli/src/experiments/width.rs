@@ -17,9 +17,7 @@
 use super::common::{planted_regression, row_major_f32};
 use super::{progress, RunOptions};
 use crate::config::{RunConfig, WidthConfig};
-use crate::report::plot::{
-    write_heatmap, write_line_plot, Heatmap, LinePlot, Scale, Series,
-};
+use crate::report::plot::{write_heatmap, write_line_plot, Heatmap, LinePlot, Scale, Series};
 use crate::run::{num, MetricsWriter, RunDir};
 use anyhow::Result;
 use burn::module::Param;
@@ -82,7 +80,9 @@ pub fn fit_line(xs: &[f64], ys: &[f64]) -> LineFit {
 fn rel_change(v: &[f64]) -> f64 {
     let (lo, hi) = v
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(*x), b.max(*x)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+            (a.min(*x), b.max(*x))
+        });
     (hi - lo) / lo
 }
 
@@ -132,6 +132,9 @@ fn stds(sigma: f64, m: usize) -> (f64, f64, f64) {
     )
 }
 
+/// One width of the deep net: (d, MC all, MC layer, closed all, closed layer, top term).
+type DeepPoint = (f64, McEstimate, McEstimate, f64, f64, f64);
+
 /// Where the seeds of the parts go: the init of width d₁ is `init_linear(dims, seed)`, the
 /// Monte-Carlo noise of every cell uses `seed + MC_OFFSET` (the same for all cells).
 const MC_OFFSET: u64 = 1;
@@ -165,8 +168,20 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
         for (j, &d1) in c.widths.iter().enumerate() {
             let model = linear(d1);
             for (policy, map, closed, std, name) in [
-                (Policy::All, &mut all_map, model.smoothed_all(st), s_all, "all"),
-                (Policy::Layer, &mut layer_map, model.smoothed_layer(st), s_layer, "layer"),
+                (
+                    Policy::All,
+                    &mut all_map,
+                    model.smoothed_all(st),
+                    s_all,
+                    "all",
+                ),
+                (
+                    Policy::Layer,
+                    &mut layer_map,
+                    model.smoothed_layer(st),
+                    s_layer,
+                    "layer",
+                ),
             ] {
                 let est = mc_smoothed_loss(&model, policy, st, c.samples, mc_seed, true);
                 map[i][j] = est.mean;
@@ -268,10 +283,9 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
             let rl = mc_smoothed_loss(&net, Policy::Layer, st, c.relu_samples, mc_seed, true);
             let approx = noisegd::theory::smoothed::NoisyModel::loss(&net)
                 + net.explicit_regularizer_layer(st);
-            for (name, est, closed, std) in [
-                ("all", ra, f64::NAN, s_all),
-                ("layer", rl, approx, s_layer),
-            ] {
+            for (name, est, closed, std) in
+                [("all", ra, f64::NAN, s_all), ("layer", rl, approx, s_layer)]
+            {
                 write_row(
                     &mut metrics,
                     Row {
@@ -306,7 +320,7 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
 
     // ---- Deep linear, M = 3 -----------------------------------------------------------
     let (ds_all, ds_layer, dst) = stds(c.deep_sigma, 3);
-    let mut deep = Vec::new(); // (d, all, layer, closed all, closed layer, top term)
+    let mut deep: Vec<DeepPoint> = Vec::new();
     for &d in &c.deep_widths {
         let net = DeepLinear {
             x: x.clone(),
@@ -343,14 +357,8 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
     let mut group_names = vec![String::new(); 2];
     if c.grad_samples >= 2 {
         let device = config.device.training_device();
-        let xt = Tensor::<2>::from_data(
-            TensorData::new(row_major_f32(&x), [c.n, c.d0]),
-            &device,
-        );
-        let yt = Tensor::<2>::from_data(
-            TensorData::new(row_major_f32(&y), [c.n, c.d2]),
-            &device,
-        );
+        let xt = Tensor::<2>::from_data(TensorData::new(row_major_f32(&x), [c.n, c.d0]), &device);
+        let yt = Tensor::<2>::from_data(TensorData::new(row_major_f32(&y), [c.n, c.d2]), &device);
         for &d1 in &c.slope_widths {
             let model = linear(d1);
             let param = |m: &DMatrix<f64>| {
@@ -363,9 +371,12 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
                 w1: param(&model.w1),
                 w2: param(&model.w2),
             };
-            for (p, noise) in [NoiseConfig::all(c.slope_sigma), NoiseConfig::layer(c.slope_sigma)]
-                .iter()
-                .enumerate()
+            for (p, noise) in [
+                NoiseConfig::all(c.slope_sigma),
+                NoiseConfig::layer(c.slope_sigma),
+            ]
+            .iter()
+            .enumerate()
             {
                 let v = perturbed_gradient_variance(&net, noise, c.grad_samples, mc_seed, |m| {
                     m.loss(xt.clone(), yt.clone())
@@ -499,15 +510,24 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
             .map(|(w, (m, s))| (*w, m - 1.96 * s, m + 1.96 * s))
             .collect()
     };
-    let pts = |v: &[f64]| -> Vec<(f64, f64)> { widths.iter().copied().zip(v.iter().copied()).collect() };
-    let mut mc = Series::new("linear, Monte Carlo (95 % CI)", pts(&summary_f64s(&summary, "diff_mc")));
+    let pts =
+        |v: &[f64]| -> Vec<(f64, f64)> { widths.iter().copied().zip(v.iter().copied()).collect() };
+    let mut mc = Series::new(
+        "linear, Monte Carlo (95 % CI)",
+        pts(&summary_f64s(&summary, "diff_mc")),
+    );
     mc.band = Some(band(&summary_f64s(&summary, "diff_mc"), &diff_se));
     let ends = [widths[0], *widths.last().expect("≥ 3 widths")];
     let mut series = vec![
         mc,
         Series::new(
-            format!("linear, least squares: slope {:.4}, R² {:.4}", fit.slope, fit.r2),
-            ends.iter().map(|w| (*w, fit.intercept + fit.slope * w)).collect(),
+            format!(
+                "linear, least squares: slope {:.4}, R² {:.4}",
+                fit.slope, fit.r2
+            ),
+            ends.iter()
+                .map(|w| (*w, fit.intercept + fit.slope * w))
+                .collect(),
         ),
         Series::new(
             format!("closed form (s⁴d₂‖X‖²_F/2n)·d₁, slope {slope_closed:.4}"),
@@ -535,7 +555,7 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
         },
         &dir.file("slope"),
     )?;
-    let dpts = |v: &dyn Fn(&(f64, McEstimate, McEstimate, f64, f64, f64)) -> f64| -> Vec<(f64, f64)> {
+    let dpts = |v: &dyn Fn(&DeepPoint) -> f64| -> Vec<(f64, f64)> {
         deep.iter().map(|t| (t.0, v(t))).collect()
     };
     write_line_plot(
@@ -604,28 +624,65 @@ fn report(config: &RunConfig, c: &WidthConfig, s: &Value) -> String {
     let _ = writeln!(r, "**σ.** Project convention: `all` perturbs every weight with std σ/√M, `layer` one uniformly random layer with std σ (M = 2 here, 3 for the deep net); the paper's σ_t = σ/√M. Weights at the paper's initialization (std 1/√(dᵢdᵢ₋₁)). Monte Carlo: antithetic pairs (ε, −ε) (same expectation; the odd terms cancel), the same noise seed in every cell; no control variate, so the estimates do not use the closed forms.\n");
     let _ = writeln!(r, "## Slope of R_σ − R̃_σ against d₁ (σ = {}, per-weight std: all {}, layer {}; {} samples per width and policy)\n", c.slope_sigma, f(&s["per_weight_std_all"]), f(&s["per_weight_std_layer"]), c.slope_samples);
     let _ = writeln!(r, "| | value |\n|---|---|");
-    let _ = writeln!(r, "| fitted slope (least squares over d₁ ∈ {:?}) | {} |", c.slope_widths, e(&s["slope_fit"]));
-    let _ = writeln!(r, "| closed form s⁴d₂‖X‖²_F/(2n), s = σ/√2 | {} |", e(&s["slope_closed_form"]));
+    let _ = writeln!(
+        r,
+        "| fitted slope (least squares over d₁ ∈ {:?}) | {} |",
+        c.slope_widths,
+        e(&s["slope_fit"])
+    );
+    let _ = writeln!(
+        r,
+        "| closed form s⁴d₂‖X‖²_F/(2n), s = σ/√2 | {} |",
+        e(&s["slope_closed_form"])
+    );
     let _ = writeln!(r, "| relative error | {} |", f(&s["slope_rel_error"]));
     let _ = writeln!(r, "| R² | {} |", f(&s["slope_r2"]));
-    let _ = writeln!(r, "| relative change of R̃_σ across widths, Monte Carlo ((max − min)/min) | {} |", f(&s["layer_rel_change"]));
-    let _ = writeln!(r, "| same, closed form | {} |", f(&s["layer_rel_change_closed_form"]));
+    let _ = writeln!(
+        r,
+        "| relative change of R̃_σ across widths, Monte Carlo ((max − min)/min) | {} |",
+        f(&s["layer_rel_change"])
+    );
+    let _ = writeln!(
+        r,
+        "| same, closed form | {} |",
+        f(&s["layer_rel_change_closed_form"])
+    );
     if s.get("relu").is_some() {
-        let _ = writeln!(r, "| ReLU net: fitted slope / linear closed-form slope | {} |", f(&s["relu"]["slope_ratio_to_linear_closed_form"]));
+        let _ = writeln!(
+            r,
+            "| ReLU net: fitted slope / linear closed-form slope | {} |",
+            f(&s["relu"]["slope_ratio_to_linear_closed_form"])
+        );
         let _ = writeln!(r, "| ReLU net: R² | {} |", f(&s["relu"]["slope_r2"]));
-        let _ = writeln!(r, "| ReLU net: relative change of R̃_σ | {} |", f(&s["relu"]["layer_rel_change"]));
+        let _ = writeln!(
+            r,
+            "| ReLU net: relative change of R̃_σ | {} |",
+            f(&s["relu"]["layer_rel_change"])
+        );
     }
     let _ = writeln!(r, "\nPer width: `summary.json` (`diff_mc`, `diff_closed_form`, `layer_mc`, …), every estimate with its standard error in `metrics.csv`. The ReLU net has no closed form; under `all` its noise passes the ReLU about half the time, so a slope ratio near ½ is expected (not a theorem of the paper).\n");
     let _ = writeln!(r, "## Heat maps (Fig. 1)\n\n`heatmap_all.png` (R_σ) and `heatmap_layer.png` (R̃_σ): widths {:?} × σ {:?}, {} samples per cell, one log colour scale for both ({} to {}). Largest |MC − closed form| / standard error over the grid: {}.\n", c.widths, c.sigmas, c.samples, e(&s["heatmap"]["color_range"][0]), e(&s["heatmap"]["color_range"][1]), f(&s["heatmap"]["max_z_vs_closed_form"]));
     let d = &s["deep"];
-    let _ = writeln!(r, "## Deep linear net, M = 3 (σ = {}, per-weight std: all {}, layer {})\n", c.deep_sigma, f(&d["per_weight_std_all"]), f(&d["per_weight_std_layer"]));
+    let _ = writeln!(
+        r,
+        "## Deep linear net, M = 3 (σ = {}, per-weight std: all {}, layer {})\n",
+        c.deep_sigma,
+        f(&d["per_weight_std_all"]),
+        f(&d["per_weight_std_layer"])
+    );
     let _ = writeln!(r, "Widths d = {:?}: growth exponent of R_σ − R̃_σ in d: Monte Carlo {}, closed form {} (the top term σ_t⁶d²d₂‖X‖²_F/2n alone: {}); R̃_σ changes by {} across the widths. Plot: `deep.png`.\n", c.deep_widths, f(&d["diff_exponent_mc"]), f(&d["diff_exponent_closed_form"]), f(&d["top_term_exponent"]), f(&d["layer_rel_change"]));
     if let Some(g) = s.get("grad_variance").and_then(Value::as_object) {
         let _ = writeln!(r, "## Perturbed-gradient variance (`noisegd::diagnostics`, {} samples per width and policy)\n", c.grad_samples);
         let _ = writeln!(r, "E‖g(w+ε) − g(w)‖² per layer, on the burn model at the same weights (f32). Growth exponents in d₁ (log-log least squares):\n");
         let _ = writeln!(r, "| policy, layer | per weight | total over the layer | relative change per weight |\n|---|---|---|---|");
         for (k, v) in g.iter().filter(|(_, v)| v.is_object()) {
-            let _ = writeln!(r, "| {k} | {} | {} | {} |", f(&v["per_weight_exponent"]), f(&v["total_exponent"]), f(&v["per_weight_rel_change"]));
+            let _ = writeln!(
+                r,
+                "| {k} | {} | {} | {} |",
+                f(&v["per_weight_exponent"]),
+                f(&v["total_exponent"]),
+                f(&v["per_weight_rel_change"])
+            );
         }
         let _ = writeln!(r, "\nPer weight, `all` grows with the width (the E₂E₁ product sums d₁ noise terms) and `layer` stays flat. The total over a layer also counts the layer's weights, which grow as d₁, so under `layer` it grows like d₁ too. Plot: `grad_variance.png`.\n");
     }

@@ -234,7 +234,7 @@ fn chain_times_xt(ws: &[DMatrix<f64>], x: &DMatrix<f64>) -> DMatrix<f64> {
     if top < x.nrows() {
         let mut p = ws.last().expect("top < n implies a layer").clone();
         for w in ws.iter().rev().skip(1) {
-            p = p * w;
+            p *= w;
         }
         p * x.transpose()
     } else {
@@ -499,8 +499,7 @@ impl NoisyModel for TwoLayerLinear {
     fn perturbed_loss(&self, noise: &[Vec<f64>]) -> f64 {
         let w1 = add_noise_mat(&self.w1, &noise[0]);
         let w2 = add_noise_mat(&self.w2, &noise[1]);
-        (self.y.transpose() - chain_times_xt(&[w1, w2], &self.x)).norm_squared()
-            / (2.0 * self.n())
+        (self.y.transpose() - chain_times_xt(&[w1, w2], &self.x)).norm_squared() / (2.0 * self.n())
     }
 }
 

@@ -114,11 +114,11 @@ impl Default for WidthConfig {
             samples: 200,
             slope_widths: (0..8).map(|i| 400 + 100 * i).collect(),
             slope_sigma: 0.6,
-            slope_samples: 20_000,
+            slope_samples: 8000,
             relu_samples: 2000,
             deep_widths: vec![25, 50, 100, 200],
             deep_sigma: 0.5,
-            deep_samples: 4000,
+            deep_samples: 2000,
             grad_samples: 300,
         }
     }

@@ -588,3 +588,183 @@ fn an_output_path_that_cannot_be_a_directory_is_an_error_naming_it() {
     assert!(stderr.contains(out.to_str().unwrap()), "{stderr}");
     assert_eq!(fs::read_to_string(&blocker).unwrap(), "not a directory");
 }
+
+/// A `width` run small enough for the test suite (seconds in debug).
+const TINY_WIDTH: &str = r#"
+experiment = "width"
+seed = 1
+[width]
+widths = [20, 40]
+sigmas = [0.5, 0.9]
+samples = 20
+slope_widths = [100, 200, 300]
+slope_sigma = 0.8
+slope_samples = 1500
+relu_samples = 100
+deep_widths = [10, 20]
+deep_samples = 200
+grad_samples = 30
+"#;
+
+#[test]
+fn width_measures_the_explosion_slope_and_the_flat_layer_loss() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path(), TINY_WIDTH);
+    let out = tmp.path().join("width");
+    run_ok(&cfg, &out, &[]);
+    for f in [
+        "summary.json",
+        "report.md",
+        "metrics.csv",
+        "heatmap_all.png",
+        "heatmap_layer.png",
+        "slope.png",
+        "deep.png",
+        "grad_variance.png",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let s: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let get = |k: &str| s[k].as_f64().unwrap_or_else(|| panic!("{k} missing: {s}"));
+    // Every output states the σ and the per-weight stds: all σ/√2, layer σ.
+    assert_eq!(get("sigma"), 0.8);
+    assert!((get("per_weight_std_all") - 0.8 / 2f64.sqrt()).abs() < 1e-12);
+    assert_eq!(get("per_weight_std_layer"), 0.8);
+    // 1500 samples: each R_σ to ~1.2 %, the slope to a few %; a ‖X‖⁴ or σ-convention error
+    // would be off by a factor.
+    let rel = (get("slope_fit") - get("slope_closed_form")).abs() / get("slope_closed_form");
+    assert!(rel < 0.1, "slope off by {rel}: {s}");
+    assert!(get("slope_r2") > 0.98, "{s}");
+    assert!(get("layer_rel_change") < 0.2, "{s}");
+    let g = &s["grad_variance"];
+    let exp = |k: &str| g[k]["per_weight_exponent"].as_f64().unwrap();
+    assert!(exp("all_w1") > 0.4 && exp("all_w2") > 0.4, "{g}");
+    assert!(
+        exp("layer_w1").abs() < 0.3 && exp("layer_w2").abs() < 0.3,
+        "{g}"
+    );
+    let deep = s["deep"]["diff_exponent_closed_form"].as_f64().unwrap();
+    assert!(deep > 1.0 && deep < 2.0, "{s}");
+    let report = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("per-weight std"), "{report}");
+}
+
+#[test]
+fn width_and_fig2_refuse_a_noise_table_and_bad_values() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            format!("{TINY_WIDTH}[noise]\npolicy = \"all\"\nsigma = 0.1\n"),
+            "remove the [noise] table",
+        ),
+        (
+            TINY_WIDTH.replace(
+                "slope_widths = [100, 200, 300]",
+                "slope_widths = [300, 200, 100]",
+            ),
+            "width.slope_widths",
+        ),
+        (
+            "experiment = \"fig2\"\n[fig2]\nplanted = []\n".to_string(),
+            "fig2.planted",
+        ),
+    ];
+    for (body, needle) in cases {
+        let cfg = config(tmp.path(), &body);
+        let o = noisegd(&[
+            "run",
+            cfg.to_str().unwrap(),
+            "--quiet",
+            "--out",
+            tmp.path().join("x").to_str().unwrap(),
+        ]);
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+}
+
+#[test]
+fn fig2_records_both_losses_of_every_width_and_method() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(
+        tmp.path(),
+        r#"
+experiment = "fig2"
+seed = 2
+[optim]
+lr = 0.1
+[train]
+steps = 300
+log_every = 10
+[fig2]
+widths = [5, 20]
+sigma = 0.1
+repeats = 2
+tail = 0.2
+"#,
+    );
+    let out = tmp.path().join("fig2");
+    run_ok(&cfg, &out, &[]);
+    let s: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let optimum = s["explicit_optimum"].as_f64().unwrap();
+    for width in ["5", "20"] {
+        for method in ["gd", "all", "layer", "reg"] {
+            let m = &s["final"][width][method];
+            let (o, r) = (
+                m["original"].as_f64().unwrap(),
+                m["regularized"].as_f64().unwrap(),
+            );
+            assert!(o.is_finite() && r >= o, "{width}/{method}: {m}");
+            // No iterate beats the exact minimum of the regularized loss.
+            assert!(
+                r >= optimum * (1.0 - 1e-9),
+                "{width}/{method}: {r} < {optimum}"
+            );
+            assert_eq!(m["regularized_per_seed"].as_array().unwrap().len(), 2);
+        }
+        let reg = &s["final"][width];
+        assert!(
+            reg["reg"]["regularized"].as_f64().unwrap()
+                < reg["gd"]["regularized"].as_f64().unwrap(),
+            "{reg}"
+        );
+    }
+    for w in [5, 20] {
+        for loss in ["original", "regularized"] {
+            assert!(out.join(format!("fig2_width{w}_{loss}.png")).is_file());
+        }
+    }
+}
+
+#[test]
+fn demo_runs_the_lasso_and_then_the_width_explosion() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("demo");
+    let o = noisegd(&[
+        "demo",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        "train.steps=500",
+        "--set",
+        "width.slope_samples=300",
+        "--set",
+        "width.grad_samples=10",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("part 1/2") && text.contains("part 2/2"),
+        "{text}"
+    );
+    assert!(text.contains("per hidden unit"), "{text}");
+    for part in ["lasso", "width"] {
+        assert!(out.join(part).join("report.md").is_file(), "{part}");
+    }
+    let cfg = fs::read_to_string(out.join("width").join("config.toml")).unwrap();
+    assert!(cfg.contains("experiment = \"width\""), "{cfg}");
+}

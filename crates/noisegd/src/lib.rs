@@ -11,6 +11,7 @@
 
 pub mod backend;
 pub mod data;
+pub mod diagnostics;
 pub mod error;
 pub mod models;
 pub mod noise;

@@ -87,8 +87,9 @@ impl ModuleMapper for Perturber {
     }
 }
 
-/// Loss at `model` and its gradients, keyed by `ParamId`.
-fn loss_and_grads<M: Module, F: FnMut(&M) -> Tensor<1>>(
+/// Loss at `model` and its gradients, keyed by `ParamId` (with [`perturb`], the gradient at a
+/// perturbed point without stepping; see [`crate::diagnostics`]).
+pub fn loss_and_grads<M: Module, F: FnMut(&M) -> Tensor<1>>(
     model: &M,
     loss_fn: &mut F,
 ) -> (f64, GradientsParams) {

@@ -8,7 +8,7 @@ use burn::module::Module;
 use burn::tensor::Tensor;
 use noisegd::noise::{NoiseConfig, PolicyKind};
 use noisegd::optim::BaseOptimizer;
-use noisegd::step::NoiseInjection;
+use noisegd::step::{NoiseInjection, StepReport};
 
 /// A tensor's values as f64 (after leaving autodiff).
 pub fn to_f64<const D: usize>(t: Tensor<D>) -> Vec<f64> {
@@ -90,6 +90,32 @@ pub fn average_from(steps: u64, fraction: f64) -> u64 {
     steps - ((fraction * steps as f64).ceil() as u64).clamp(1, steps)
 }
 
+/// Full-batch training of `model` for `config.train.steps` steps of `config.optim` with `noise`
+/// (one epoch is one step), noise keyed by `seed`; `on_step(step, model, report)` sees the model
+/// after every step. `method` names the run in the error of a diverged run.
+pub fn train<M: Module>(
+    config: &RunConfig,
+    noise: NoiseConfig,
+    seed: u64,
+    mut model: M,
+    loss: impl Fn(&M) -> Tensor<1>,
+    method: &str,
+    mut on_step: impl FnMut(u64, &M, &StepReport) -> Result<()>,
+) -> Result<M> {
+    let steps = config.train.steps;
+    let optimizer = BaseOptimizer::new(&config.optim, steps)?;
+    let mut pgd = NoiseInjection::new(&model, noise, optimizer, seed, steps)?;
+    for step in 0..steps {
+        pgd.set_epoch(step);
+        let (next, report) = pgd
+            .step(model, &loss)
+            .with_context(|| format!("the {method} run diverged"))?;
+        model = next;
+        on_step(step, &model, &report)?;
+    }
+    Ok(model)
+}
+
 /// Columns of `metrics.csv` for the experiments that train with [`train_gd_and_pgd`].
 pub const PAIR_COLUMNS: [&str; 9] = [
     "step",
@@ -150,9 +176,6 @@ pub fn train_gd_and_pgd<M: Module, const D: usize>(
         .into_iter()
         .enumerate()
     {
-        let mut model = init();
-        let optimizer = BaseOptimizer::new(&config.optim, steps)?;
-        let mut pgd = NoiseInjection::new(&model, noise, optimizer, config.seed, steps)?;
         let start = average_from(steps, average_last);
         let mut sum: Option<Tensor<D>> = None;
         let mut trace = Trace {
@@ -160,38 +183,42 @@ pub fn train_gd_and_pgd<M: Module, const D: usize>(
             distance: vec![],
             average: vec![],
         };
-        for step in 0..steps {
-            pgd.set_epoch(step);
-            let (next, report) = pgd
-                .step(model, &loss)
-                .with_context(|| format!("the {method} run diverged"))?;
-            model = next;
-            if step >= start {
-                let p = predictor(&model).inner();
-                sum = Some(match sum {
-                    Some(s) => s + p,
-                    None => p,
-                });
-            }
-            let done = step + 1;
-            if should_log(done, config.train.log_every, steps) {
-                let e = evaluate(&to_f64(predictor(&model)));
-                trace.objective.push((done as f64, e.objective));
-                trace.distance.push((done as f64, e.rel_dist));
-                metrics.row(&[
-                    done.to_string(),
-                    method.to_string(),
-                    num(e.train_loss),
-                    num(e.objective),
-                    num(e.rel_dist),
-                    num(report.loss),
-                    num(report.sigma),
-                    num(report.per_weight_std),
-                    num(report.lr),
-                ])?;
-                bar.set_position(index as u64 * steps + done);
-            }
-        }
+        train(
+            config,
+            noise,
+            config.seed,
+            init(),
+            &loss,
+            method,
+            |step, model, report| {
+                if step >= start {
+                    let p = predictor(model).inner();
+                    sum = Some(match sum.take() {
+                        Some(s) => s + p,
+                        None => p,
+                    });
+                }
+                let done = step + 1;
+                if should_log(done, config.train.log_every, steps) {
+                    let e = evaluate(&to_f64(predictor(model)));
+                    trace.objective.push((done as f64, e.objective));
+                    trace.distance.push((done as f64, e.rel_dist));
+                    metrics.row(&[
+                        done.to_string(),
+                        method.to_string(),
+                        num(e.train_loss),
+                        num(e.objective),
+                        num(e.rel_dist),
+                        num(report.loss),
+                        num(report.sigma),
+                        num(report.per_weight_std),
+                        num(report.lr),
+                    ])?;
+                    bar.set_position(index as u64 * steps + done);
+                }
+                Ok(())
+            },
+        )?;
         let count = (steps - start) as f64;
         trace.average = to_f64(sum.expect("the averaging window holds at least one step"))
             .into_iter()
@@ -203,6 +230,38 @@ pub fn train_gd_and_pgd<M: Module, const D: usize>(
     let pgd = traces.pop().expect("two runs");
     let gd = traces.pop().expect("two runs");
     Ok([gd, pgd])
+}
+
+/// Philox stream of the planted-regression design (away from the theory module's streams).
+const PLANTED_STREAM: u32 = 0x5052_4547;
+
+/// The synthetic data of the paper's Fig. 1–2: `X` (n × d₀) with i.i.d. N(0, 1) entries from
+/// the run's seed and `Y = Xβ*` (n × d₂, the same target on every output, no label noise) with
+/// `β* = (planted, 0, …, 0)`.
+pub fn planted_regression(
+    n: usize,
+    d0: usize,
+    d2: usize,
+    planted: &[f64],
+    seed: u64,
+) -> (nalgebra::DMatrix<f64>, nalgebra::DMatrix<f64>) {
+    let x = noisegd::theory::smoothed::normal_matrix(
+        n,
+        d0,
+        1.0,
+        noisegd::noise::rng::NoiseKey::new(seed, 0, 0).with_stream(PLANTED_STREAM),
+    );
+    let mut beta = nalgebra::DVector::zeros(d0);
+    beta.rows_mut(0, planted.len())
+        .copy_from(&nalgebra::DVector::from_column_slice(planted));
+    let target = &x * beta;
+    let y = nalgebra::DMatrix::from_fn(n, d2, |i, _| target[i]);
+    (x, y)
+}
+
+/// A matrix's entries in row-major order (burn's layout), as f32.
+pub fn row_major_f32(m: &nalgebra::DMatrix<f64>) -> Vec<f32> {
+    m.transpose().iter().map(|v| *v as f32).collect()
 }
 
 #[cfg(test)]

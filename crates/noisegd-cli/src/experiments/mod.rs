@@ -1,9 +1,11 @@
 //! One file per experiment; each turns a resolved config into a finished run directory.
 
 mod common;
+pub mod fig2;
 pub mod group_lasso;
 pub mod lasso;
 pub mod nuclear;
+pub mod width;
 
 use crate::config::{Experiment, RunConfig};
 use crate::run::RunDir;
@@ -27,6 +29,8 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
         Experiment::Lasso => lasso::run(config, dir, options),
         Experiment::GroupLasso => group_lasso::run(config, dir, options),
         Experiment::Nuclear => nuclear::run(config, dir, options),
+        Experiment::Width => width::run(config, dir, options),
+        Experiment::Fig2 => fig2::run(config, dir, options),
     };
     match &result {
         Ok(_) => mark_status(dir, json!({"status": "finished"}))?,

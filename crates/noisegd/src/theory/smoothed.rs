@@ -226,6 +226,26 @@ pub fn init_linear(dims: &[usize], seed: u64) -> Vec<DMatrix<f64>> {
         .collect()
 }
 
+/// `W_M⋯W₁Xᵀ` for `ws = [W₁, …, W_M]`, associated in the cheaper order: from the top
+/// (`(W_M⋯W₁)Xᵀ`, cost d_M·Σd_jd_{j−1} + d_M·d₀·n) when the output is narrower than the batch,
+/// as in the width sweeps (d_M = 1, n = 40), where it is ~n/d_M times cheaper than from the bottom.
+fn chain_times_xt(ws: &[DMatrix<f64>], x: &DMatrix<f64>) -> DMatrix<f64> {
+    let top = ws.last().map_or(x.ncols(), |w| w.nrows());
+    if top < x.nrows() {
+        let mut p = ws.last().expect("top < n implies a layer").clone();
+        for w in ws.iter().rev().skip(1) {
+            p *= w;
+        }
+        p * x.transpose()
+    } else {
+        let mut h = x.transpose();
+        for w in ws {
+            h = w * h;
+        }
+        h
+    }
+}
+
 fn add_noise_mat(w: &DMatrix<f64>, noise: &[f64]) -> DMatrix<f64> {
     assert_eq!(noise.len(), w.len(), "noise length does not match layer");
     w + DMatrix::from_column_slice(w.nrows(), w.ncols(), noise)
@@ -551,7 +571,7 @@ impl NoisyModel for TwoLayerLinear {
     fn perturbed_loss(&self, noise: &[Vec<f64>]) -> f64 {
         let w1 = add_noise_mat(&self.w1, &noise[0]);
         let w2 = add_noise_mat(&self.w2, &noise[1]);
-        (self.y.transpose() - w2 * (w1 * self.x.transpose())).norm_squared() / (2.0 * self.n())
+        (self.y.transpose() - chain_times_xt(&[w1, w2], &self.x)).norm_squared() / (2.0 * self.n())
     }
 }
 
@@ -652,11 +672,7 @@ impl DeepLinear {
     }
 
     fn predict(&self, ws: &[DMatrix<f64>]) -> DMatrix<f64> {
-        let mut h = self.x.transpose();
-        for w in ws {
-            h = w * h;
-        }
-        h
+        chain_times_xt(ws, &self.x)
     }
 }
 

@@ -225,7 +225,7 @@ pub fn locate(name: DatasetName, search: &Search) -> Result<Located, DataError> 
             if dir.is_dir() {
                 return Ok(Located {
                     dir: dir.to_path_buf(),
-                    how: format!("system installation (Debian package {package})"),
+                    how: format!("system installation, Debian package {package}"),
                 });
             }
             looked.push(dir.display().to_string());

@@ -12,8 +12,9 @@ use super::error::DataError;
 /// Byte pixels to `f32` in `[0, 1]`: `p / 255`.
 pub fn scale_u8(pixels: &[u8]) -> Vec<f32> {
     // A table: one lookup per byte, and the same bits as `p as f32 / 255.0`.
+    // In parallel: on the 47 MB of Fashion-MNIST's training images this is a third of the load.
     let table: [f32; 256] = std::array::from_fn(|p| p as f32 / 255.0);
-    pixels.iter().map(|&p| table[p as usize]).collect()
+    pixels.par_iter().map(|&p| table[p as usize]).collect()
 }
 
 /// Per-channel mean and standard deviation.
@@ -70,7 +71,7 @@ impl ChannelStats {
     /// of `x` (examples of `channels × plane` values, channel-major), in f64, two passes.
     pub fn compute(x: &[f32], channels: usize, plane: usize) -> Result<Self, DataError> {
         let per_example = channels * plane;
-        if per_example == 0 || x.is_empty() || x.len() % per_example != 0 {
+        if per_example == 0 || x.is_empty() || !x.len().is_multiple_of(per_example) {
             return Err(DataError::config(
                 "normalize",
                 format!(

@@ -4,6 +4,7 @@
 #![recursion_limit = "256"]
 
 mod config;
+mod data_check;
 mod experiments;
 mod report;
 mod run;
@@ -103,6 +104,30 @@ enum Command {
         #[arg(long = "figure")]
         figures: Vec<String>,
     },
+    /// Data sets: where noisegd finds them and whether they are intact.
+    #[command(after_help = "Example:\n  noisegd data check ~/data")]
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DataCommand {
+    /// List every data set: where it was found (or where it was looked for, and where to get
+    /// it), its sizes, class counts, and whether its files are the official ones.
+    #[command(
+        after_help = "Example:\n  noisegd data check ~/data\n  noisegd data check /usr/share/datasets/fashion-mnist\n\n\
+                      Under DIR (default: $NOISEGD_DATA) each data set is looked for in its upstream folder names: \
+                      fashion-mnist/ or FashionMNIST/raw/, mnist/ or MNIST/raw/, kmnist/ or KMNIST/raw/, \
+                      cifar-10-batches-bin/, cifar-100-binary/; DIR may also be such a folder itself. \
+                      Fashion-MNIST is also found in /usr/share/datasets/fashion-mnist (Debian package dataset-fashion-mnist). \
+                      Nothing is downloaded. Exits with status 1 when a data set is found but a file is missing or invalid."
+    )]
+    Check {
+        /// The data root (default: the environment variable NOISEGD_DATA).
+        dir: Option<PathBuf>,
+    },
 }
 
 fn main() {
@@ -184,6 +209,9 @@ fn real_main() -> Result<()> {
             println!("report: {}", report.display());
             Ok(())
         }
+        Command::Data {
+            command: DataCommand::Check { dir },
+        } => data_check::run(dir.as_deref()),
     }
 }
 

@@ -181,6 +181,8 @@ fn every_command_has_help_with_an_example() {
         vec!["--help"],
         vec!["run", "--help"],
         vec!["demo", "--help"],
+        vec!["data", "--help"],
+        vec!["data", "check", "--help"],
     ] {
         let o = noisegd(&args);
         assert!(o.status.success());
@@ -767,4 +769,153 @@ fn demo_runs_the_lasso_and_then_the_width_explosion() {
     }
     let cfg = fs::read_to_string(out.join("width").join("config.toml")).unwrap();
     assert!(cfg.contains("experiment = \"width\""), "{cfg}");
+}
+
+fn data_check(dir: &Path) -> (bool, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_noisegd"))
+        .args(["data", "check", dir.to_str().unwrap()])
+        .env_remove("NOISEGD_DATA")
+        .output()
+        .expect("the noisegd binary runs");
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// The line of `report` that starts with `name: `.
+fn line_of<'a>(report: &'a str, name: &str) -> &'a str {
+    report
+        .lines()
+        .find(|l| l.starts_with(&format!("{name}: ")))
+        .unwrap_or_else(|| panic!("no line for {name} in:\n{report}"))
+}
+
+#[test]
+fn data_check_on_a_directory_of_standard_files() {
+    let Some(shared) = noisegd::data::testdata::shared_test_path(
+        "fixtures",
+        "data_check_on_a_directory_of_standard_files",
+    ) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    // Fashion-MNIST in torchvision's layout, MNIST in the archive's (its t10k prefix twice).
+    let fm = tmp.path().join("FashionMNIST/raw");
+    let mn = tmp.path().join("mnist");
+    fs::create_dir_all(&fm).unwrap();
+    fs::create_dir_all(&mn).unwrap();
+    for kind in ["images-idx3-ubyte", "labels-idx1-ubyte"] {
+        let src = |prefix: &str| shared.join(format!("{prefix}-{kind}.gz"));
+        fs::copy(
+            src("fashion-mnist-train-first2000"),
+            fm.join(format!("train-{kind}.gz")),
+        )
+        .unwrap();
+        fs::copy(
+            src("fashion-mnist-t10k-first1000"),
+            fm.join(format!("t10k-{kind}.gz")),
+        )
+        .unwrap();
+        fs::copy(
+            src("mnist-t10k-first1000"),
+            mn.join(format!("train-{kind}.gz")),
+        )
+        .unwrap();
+        fs::copy(
+            src("mnist-t10k-first100"),
+            mn.join(format!("t10k-{kind}.gz")),
+        )
+        .unwrap();
+    }
+    let (ok, out, err) = data_check(tmp.path());
+    assert!(ok, "{out}\n{err}");
+    eprintln!("{out}");
+    let fashion = out.split("fashion_mnist_embedded: ").next().unwrap();
+    assert!(
+        line_of(&out, "fashion_mnist").contains("FashionMNIST/raw"),
+        "{out}"
+    );
+    assert!(
+        fashion.contains("2000 train + 1000 test examples of 1×28×28, 10 classes"),
+        "{out}"
+    );
+    assert!(
+        fashion.contains("train-images-idx3-ubyte.gz: mismatch: not the official file"),
+        "{out}"
+    );
+    assert!(line_of(&out, "mnist").contains("layout mnist/"), "{out}");
+    assert!(out.contains("1000 train + 100 test examples"), "{out}");
+    assert!(
+        out.contains("unknown copy: no official SHA-256 recorded"),
+        "{out}"
+    );
+    assert!(line_of(&out, "cifar10").contains("not found"), "{out}");
+    assert!(
+        line_of(&out, "mnist1d").contains("found: generated"),
+        "{out}"
+    );
+
+    // A broken file: exit status 1, the data set marked INVALID, the file and the problem named.
+    let labels = fm.join("train-labels-idx1-ubyte.gz");
+    let bytes = fs::read(&labels).unwrap();
+    fs::write(&labels, &bytes[..bytes.len() / 2]).unwrap();
+    let (ok, out, err) = data_check(tmp.path());
+    assert!(!ok, "{out}");
+    let line = line_of(&out, "fashion_mnist");
+    assert!(
+        line.contains("INVALID") && line.contains("train-labels-idx1-ubyte.gz"),
+        "{line}"
+    );
+    assert!(line.contains("zalandoresearch"), "{line}");
+    assert!(err.contains("found but invalid: fashion_mnist"), "{err}");
+    // the others are still reported
+    assert!(line_of(&out, "mnist").contains("found"), "{out}");
+}
+
+#[test]
+fn data_check_on_an_empty_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ok, out, err) = data_check(tmp.path());
+    assert!(ok, "{out}\n{err}");
+    let root = tmp.path().display().to_string();
+    assert!(
+        out.starts_with(&format!("data root: {root} (given)")),
+        "{out}"
+    );
+    for (name, url) in [
+        ("mnist", "yann.lecun.com"),
+        ("kmnist", "rois-codh/kmnist"),
+        ("cifar10", "cifar.html"),
+        ("cifar100", "cifar-100-binary.tar.gz"),
+    ] {
+        let line = line_of(&out, name);
+        assert!(
+            line.contains("not found") && line.contains(&root) && line.contains(url),
+            "{line}"
+        );
+    }
+    // Fashion-MNIST: not under the empty root; found only where Debian's package installed it.
+    let fm = line_of(&out, "fashion_mnist");
+    if Path::new("/usr/share/datasets/fashion-mnist").is_dir() {
+        assert!(
+            fm.contains("found: /usr/share/datasets/fashion-mnist"),
+            "{fm}"
+        );
+    } else {
+        assert!(
+            fm.contains("not found") && fm.contains("dataset-fashion-mnist"),
+            "{fm}"
+        );
+    }
+    assert!(
+        line_of(&out, "fashion_mnist_embedded").contains("compiled in"),
+        "{out}"
+    );
+    assert!(out.contains("2000 train + 1000 test examples"), "{out}");
+    assert!(
+        out.contains("4000 train + 1000 test examples of 1×1×40"),
+        "{out}"
+    );
 }

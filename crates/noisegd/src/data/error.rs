@@ -141,6 +141,25 @@ pub enum DataError {
         /// What is wrong, with the offending cell and the fix.
         message: String,
     },
+    /// A data set's directory is in none of the places it is looked for.
+    #[error("{dataset}: not found: looked in {looked}; {obtain}")]
+    NotFound {
+        /// The data set's name, e.g. `fashion_mnist`.
+        dataset: &'static str,
+        /// The directories looked at (or why there was nowhere to look).
+        looked: String,
+        /// Where the data set can be obtained and how to lay it out.
+        obtain: String,
+    },
+    /// A data set was found, but one of its files is missing or invalid: the reader's error, then
+    /// where a good copy can be obtained.
+    #[error("{inner}; {obtain}")]
+    InDataset {
+        /// The reader's error, which names the file.
+        inner: Box<DataError>,
+        /// Where the data set can be obtained and how to lay it out.
+        obtain: String,
+    },
     /// A generator configuration value is out of its allowed range.
     #[error("invalid value for `{field}`: {message}")]
     Config {

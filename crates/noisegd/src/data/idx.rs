@@ -129,13 +129,45 @@ pub fn read_images_with_shape(
 ) -> Result<(IdxImages, Checksum), DataError> {
     let path = path.as_ref();
     let (dims, pixels, checksum) = read_idx(path, Kind::Images, expected)?;
-    let images = IdxImages {
+    Ok((images_from(dims, pixels), checksum))
+}
+
+/// [`read_images_with_shape`] on the bytes of a file held in memory (e.g. compiled in with
+/// `include_bytes!`); `name` stands for the file in error messages.
+pub fn read_images_from_bytes(
+    name: impl AsRef<Path>,
+    bytes: &[u8],
+    expected: Option<(usize, usize)>,
+) -> Result<(IdxImages, Checksum), DataError> {
+    let name = name.as_ref();
+    let source = io::Cursor::new(bytes);
+    let (dims, pixels, checksum) =
+        read_idx_source(name, source, bytes.len() as u64, Kind::Images, expected)?;
+    Ok((images_from(dims, pixels), checksum))
+}
+
+/// [`read_labels`] on the bytes of a file held in memory; `name` stands for the file in errors.
+pub fn read_labels_from_bytes(
+    name: impl AsRef<Path>,
+    bytes: &[u8],
+    num_classes: usize,
+) -> Result<(Vec<u8>, Checksum), DataError> {
+    let name = name.as_ref();
+    check_num_classes(num_classes)?;
+    let source = io::Cursor::new(bytes);
+    let (_, labels, checksum) =
+        read_idx_source(name, source, bytes.len() as u64, Kind::Labels, None)?;
+    check_labels(name, &labels, num_classes)?;
+    Ok((labels, checksum))
+}
+
+fn images_from(dims: Vec<usize>, pixels: Vec<u8>) -> IdxImages {
+    IdxImages {
         n: dims[0],
         rows: dims[1],
         cols: dims[2],
         pixels,
-    };
-    Ok((images, checksum))
+    }
 }
 
 /// Reads an IDX1 label file (raw or gzip); every label must be `< num_classes` (1 ..= 256).
@@ -144,13 +176,24 @@ pub fn read_labels(
     num_classes: usize,
 ) -> Result<(Vec<u8>, Checksum), DataError> {
     let path = path.as_ref();
+    check_num_classes(num_classes)?;
+    let (_, labels, checksum) = read_idx(path, Kind::Labels, None)?;
+    check_labels(path, &labels, num_classes)?;
+    Ok((labels, checksum))
+}
+
+fn check_num_classes(num_classes: usize) -> Result<(), DataError> {
     if num_classes == 0 || num_classes > 256 {
         return Err(DataError::config(
             "num_classes",
             format!("{num_classes} is not in 1 ..= 256 (labels are bytes)"),
         ));
     }
-    let (_, labels, checksum) = read_idx(path, Kind::Labels, None)?;
+    Ok(())
+}
+
+/// Every label `< num_classes`, else the first one that is not.
+fn check_labels(path: &Path, labels: &[u8], num_classes: usize) -> Result<(), DataError> {
     if let Some((index, &label)) = labels
         .iter()
         .enumerate()
@@ -164,7 +207,7 @@ pub fn read_labels(
             num_classes,
         });
     }
-    Ok((labels, checksum))
+    Ok(())
 }
 
 /// Reads an image file and its label file and checks that they hold the same number of records.
@@ -221,24 +264,7 @@ pub fn load_dir(
     expected: Option<(usize, usize)>,
 ) -> Result<IdxDataset, DataError> {
     let dir = dir.as_ref();
-    let find = |stem: &str| -> Result<PathBuf, DataError> {
-        let raw = dir.join(stem);
-        let gz = dir.join(format!("{stem}.gz"));
-        if raw.is_file() {
-            Ok(raw)
-        } else if gz.is_file() {
-            Ok(gz)
-        } else {
-            Err(DataError::Missing {
-                path: gz,
-                layout: format!(
-                    "{}/{{train-images-idx3-ubyte, train-labels-idx1-ubyte, \
-                     t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte}}, each raw or .gz",
-                    dir.display()
-                ),
-            })
-        }
-    };
+    let find = |stem: &str| find_in_dir(dir, stem);
     let train = load_pair_with_shape(
         find("train-images-idx3-ubyte")?,
         find("train-labels-idx1-ubyte")?,
@@ -252,6 +278,27 @@ pub fn load_dir(
         expected,
     )?;
     Ok(IdxDataset { train, test })
+}
+
+/// `dir/stem` if it is a file, else `dir/stem.gz`; a missing file is reported with the layout
+/// of an MNIST-style directory.
+pub fn find_in_dir(dir: &Path, stem: &str) -> Result<PathBuf, DataError> {
+    let raw = dir.join(stem);
+    let gz = dir.join(format!("{stem}.gz"));
+    if raw.is_file() {
+        Ok(raw)
+    } else if gz.is_file() {
+        Ok(gz)
+    } else {
+        Err(DataError::Missing {
+            path: gz,
+            layout: format!(
+                "{}/{{train-images-idx3-ubyte, train-labels-idx1-ubyte, \
+                 t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte}}, each raw or .gz",
+                dir.display()
+            ),
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -337,10 +384,22 @@ fn read_idx(
     kind: Kind,
     expected_shape: Option<(usize, usize)>,
 ) -> Result<(Vec<usize>, Vec<u8>, Checksum), DataError> {
+    let io_err = |e: io::Error| DataError::io(path, e, IDX_LAYOUT);
+    let file = File::open(path).map_err(io_err)?;
+    let file_len = file.metadata().map_err(io_err)?.len();
+    read_idx_source(path, file, file_len, kind, expected_shape)
+}
+
+/// [`read_idx`] on any seekable source of `file_len` bytes; `path` names it in errors.
+fn read_idx_source<'a, R: Read + Seek + 'a>(
+    path: &Path,
+    mut file: R,
+    file_len: u64,
+    kind: Kind,
+    expected_shape: Option<(usize, usize)>,
+) -> Result<(Vec<usize>, Vec<u8>, Checksum), DataError> {
     let p = || path.to_path_buf();
     let io_err = |e: io::Error| DataError::io(path, e, IDX_LAYOUT);
-    let mut file = File::open(path).map_err(io_err)?;
-    let file_len = file.metadata().map_err(io_err)?.len();
     if file_len == 0 {
         return Err(DataError::Empty { path: p() });
     }
@@ -359,7 +418,7 @@ fn read_idx(
     };
     file.seek(SeekFrom::Start(0)).map_err(io_err)?;
     let buffered = BufReader::with_capacity(1 << 16, file);
-    let mut reader: Box<dyn Read> = if gzip {
+    let mut reader: Box<dyn Read + 'a> = if gzip {
         Box::new(MultiGzDecoder::new(buffered))
     } else {
         Box::new(buffered)

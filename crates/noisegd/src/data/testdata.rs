@@ -57,6 +57,54 @@ pub fn shared_test_path(sub: &str, test: &str) -> Option<PathBuf> {
     }
 }
 
+/// Environment variable that turns the skip of the full-data-set tests into a failure (CI sets it
+/// after installing `dataset-fashion-mnist`).
+pub const REQUIRE_FULL_DATA_ENV: &str = "NOISEGD_REQUIRE_FULL_DATA";
+
+/// `dir` if it is a directory; otherwise `None` after printing why `test` skips — or a panic when
+/// [`REQUIRE_FULL_DATA_ENV`] is `1`, so that CI cannot pass by skipping.
+pub fn full_data_dir(dir: &std::path::Path, test: &str) -> Option<PathBuf> {
+    if dir.is_dir() {
+        return Some(dir.to_path_buf());
+    }
+    let required = std::env::var(REQUIRE_FULL_DATA_ENV).is_ok_and(|v| v == "1");
+    assert!(
+        !required,
+        "{test}: {} is not a directory, and {REQUIRE_FULL_DATA_ENV}=1 requires it          (apt-get install dataset-fashion-mnist)",
+        dir.display()
+    );
+    eprintln!(
+        "SKIP {test}: {} is not a directory (apt-get install dataset-fashion-mnist;          set {REQUIRE_FULL_DATA_ENV}=1 to make this a failure)",
+        dir.display()
+    );
+    None
+}
+
+/// A fresh temporary directory, removed on drop (tests only; no tempfile dependency).
+#[cfg(test)]
+pub(crate) struct TempDir(pub PathBuf);
+
+#[cfg(test)]
+impl TempDir {
+    pub(crate) fn new(tag: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let d =
+            std::env::temp_dir().join(format!("noisegd-test-{tag}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        TempDir(d)
+    }
+}
+
+#[cfg(test)]
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

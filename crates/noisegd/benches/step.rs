@@ -93,7 +93,7 @@ fn main() {
     ]
     .into_iter()
     .map(|(name, policy)| {
-        let model = MlpConfig::mlp1().init(&device);
+        let model = MlpConfig::mlp1().init(0, &device);
         let noise = NoiseConfig {
             policy,
             sigma: if policy == PolicyKind::None {

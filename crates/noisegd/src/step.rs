@@ -10,7 +10,11 @@
 //! 4. The base optimizer steps the clean model.
 //!
 //! With `antithetic = true`, steps 2–3 run at `w + ε` and at `w − ε` and the gradients are
-//! averaged. Anti-PGD (`w ← w − η∇L(w) + ξₖ₊₁ − ξₖ`) is this same algorithm seen from `w + ε`;
+//! averaged.
+//!
+//! BatchNorm running statistics are shared by the clone and the clean model (burn's
+//! `RunningState`), so the passes above update them; `noise.batchnorm` decides what is kept
+//! ([`crate::batchnorm`]). Anti-PGD (`w ← w − η∇L(w) + ξₖ₊₁ − ξₖ`) is this same algorithm seen from `w + ε`;
 //! a test below shows it.
 
 use crate::batchnorm::{BatchNormPolicy, RunningStats};

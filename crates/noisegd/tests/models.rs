@@ -57,7 +57,11 @@ fn every_model_is_a_pure_function_of_its_seed() {
         let b = kind.build(input, 10, 7, &device).unwrap();
         let c = kind.build(input, 10, 8, &device).unwrap();
         assert_eq!(bits(&a), bits(&b), "{kind:?}: same seed, different weights");
-        assert_ne!(bits(&a), bits(&c), "{kind:?}: different seeds, same weights");
+        assert_ne!(
+            bits(&a),
+            bits(&c),
+            "{kind:?}: different seeds, same weights"
+        );
     }
 }
 
@@ -86,9 +90,14 @@ fn every_model_trains_under_every_policy() {
                 momentum: 0.9,
                 ..OptimConfig::sgd(0.02)
             };
-            let mut pgd =
-                NoiseInjection::new(&model, noise, BaseOptimizer::new(&opt, 100).unwrap(), 3, 100)
-                    .unwrap();
+            let mut pgd = NoiseInjection::new(
+                &model,
+                noise,
+                BaseOptimizer::new(&opt, 100).unwrap(),
+                3,
+                100,
+            )
+            .unwrap();
             for _ in 0..4 {
                 model = pgd.step(model, |m| m.loss(x.clone(), y.clone())).unwrap().0;
             }
@@ -124,7 +133,10 @@ fn resnet18_full_size_steps() {
     for _ in 0..3 {
         model = pgd.step(model, |m| m.loss(x.clone(), y.clone())).unwrap().0;
     }
-    eprintln!("ResNet-18 32×32 batch 2: {:.2} s per step", t.elapsed().as_secs_f64() / 3.0);
+    eprintln!(
+        "ResNet-18 32×32 batch 2: {:.2} s per step",
+        t.elapsed().as_secs_f64() / 3.0
+    );
     assert!(clean_loss(&model, &x, &y) < before);
 }
 

@@ -153,7 +153,8 @@ pub(crate) fn directional_difference<M: Module>(
             let a = flat(self.plus.get::<D>(param.id));
             let b = flat(self.minus.get::<D>(param.id));
             for (i, vi) in v.iter().enumerate() {
-                let d = a.get(i).copied().unwrap_or(0.0) as f64 - b.get(i).copied().unwrap_or(0.0) as f64;
+                let d = a.get(i).copied().unwrap_or(0.0) as f64
+                    - b.get(i).copied().unwrap_or(0.0) as f64;
                 self.sum += *vi as f64 * d;
             }
         }
@@ -185,8 +186,10 @@ pub fn coordinate_trace<M: Module, F: FnMut(&M) -> Tensor<1>>(
                 let mut e = vec![0f32; info.numel()];
                 e[i] = 1.0;
                 let dir = HashMap::from([(info.id, e)]);
-                let (_, g_plus) = loss_and_grads(&displace(model, dir.clone(), step as f32), &mut loss_fn);
-                let (_, g_minus) = loss_and_grads(&displace(model, dir.clone(), -step as f32), &mut loss_fn);
+                let (_, g_plus) =
+                    loss_and_grads(&displace(model, dir.clone(), step as f32), &mut loss_fn);
+                let (_, g_minus) =
+                    loss_and_grads(&displace(model, dir.clone(), -step as f32), &mut loss_fn);
                 trace += directional_difference(model, &dir, &g_plus, &g_minus) / (2.0 * step);
             }
         }
@@ -245,17 +248,40 @@ mod tests {
         let model = Quadratic {
             w: Param::from_tensor(crate::models::gaussian([n], 1.0, 9, 0, &device)),
         };
-        let est = hessian_trace(&model, |m| quadratic_loss(&a, m), &HutchinsonConfig::new(400, 3)).unwrap();
+        let est = hessian_trace(
+            &model,
+            |m| quadratic_loss(&a, m),
+            &HutchinsonConfig::new(400, 3),
+        )
+        .unwrap();
         // Var(vᵀAv) = 2Σ_{i≠j} A_ij²: the standard error is well determined from 400 probes.
-        let off: f64 = (0..n * n).filter(|k| k / n != k % n).map(|k| values[k].powi(2)).sum();
+        let off: f64 = (0..n * n)
+            .filter(|k| k / n != k % n)
+            .map(|k| values[k].powi(2))
+            .sum();
         let sd = (2.0 * off / 400.0).sqrt();
-        assert!((est.std_err - sd).abs() < 0.25 * sd, "se {} vs {sd}", est.std_err);
-        assert!((est.mean - exact).abs() < 4.0 * est.std_err, "{} vs {exact} ± {}", est.mean, est.std_err);
+        assert!(
+            (est.std_err - sd).abs() < 0.25 * sd,
+            "se {} vs {sd}",
+            est.std_err
+        );
+        assert!(
+            (est.mean - exact).abs() < 4.0 * est.std_err,
+            "{} vs {exact} ± {}",
+            est.mean,
+            est.std_err
+        );
         // Each sample is vᵀAv up to f32 rounding of the gradients: check one by hand.
         let v = rademacher_probe(&ParamGroups::of(&model, GroupBy::Tensor), 3, 0);
         let v = &v[&model.w.id];
-        let by_hand: f64 = (0..n * n).map(|k| v[k / n] as f64 * values[k] * v[k % n] as f64).sum();
-        assert!((est.samples[0] - by_hand).abs() < 1e-2 * (1.0 + by_hand.abs()), "{} vs {by_hand}", est.samples[0]);
+        let by_hand: f64 = (0..n * n)
+            .map(|k| v[k / n] as f64 * values[k] * v[k % n] as f64)
+            .sum();
+        assert!(
+            (est.samples[0] - by_hand).abs() < 1e-2 * (1.0 + by_hand.abs()),
+            "{} vs {by_hand}",
+            est.samples[0]
+        );
     }
 
     #[test]
@@ -268,9 +294,17 @@ mod tests {
         }
         let a = Tensor::<2>::from_data(burn::tensor::TensorData::new(dense, [5, 5]), &device);
         let model = Quadratic {
-            w: Param::from_tensor(Tensor::<1>::from_floats([0.3, -0.1, 0.2, 0.0, 1.0], &device)),
+            w: Param::from_tensor(Tensor::<1>::from_floats(
+                [0.3, -0.1, 0.2, 0.0, 1.0],
+                &device,
+            )),
         };
-        let est = hessian_trace(&model, |m| quadratic_loss(&a, m), &HutchinsonConfig::new(8, 1)).unwrap();
+        let est = hessian_trace(
+            &model,
+            |m| quadratic_loss(&a, m),
+            &HutchinsonConfig::new(8, 1),
+        )
+        .unwrap();
         for s in &est.samples {
             assert!((s - 4.75).abs() < 1e-3, "{s}");
         }
@@ -306,7 +340,10 @@ mod tests {
         let reference = coordinate_trace(&model, loss, 1e-3);
         // The reference is converged in h: ten times larger moves it by O(h²) only.
         let coarse = coordinate_trace(&model, loss, 1e-2);
-        assert!((coarse - reference).abs() < 1e-2 * reference.abs(), "{coarse} vs {reference}");
+        assert!(
+            (coarse - reference).abs() < 1e-2 * reference.abs(),
+            "{coarse} vs {reference}"
+        );
         let est = hessian_trace(&model, loss, &HutchinsonConfig::new(300, 4)).unwrap();
         assert!(
             (est.mean - reference).abs() < 4.0 * est.std_err + 1e-3 * reference.abs(),
@@ -346,7 +383,12 @@ mod tests {
         let model = MlpConfig::new(vec![2, 2]).init(0, &device);
         let x = Tensor::<2>::ones([1, 2], &device);
         let y = Tensor::<1, Int>::from_ints([0], &device);
-        let err = hessian_trace(&model, |m| m.loss(x.clone(), y.clone()), &HutchinsonConfig::new(0, 0)).unwrap_err();
+        let err = hessian_trace(
+            &model,
+            |m| m.loss(x.clone(), y.clone()),
+            &HutchinsonConfig::new(0, 0),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("hessian.probes"), "{err}");
     }
 }

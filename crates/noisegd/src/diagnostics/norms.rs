@@ -97,7 +97,12 @@ mod tests {
             fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
                 let path = self.1.path();
                 if !path.contains("bn") && !self.1.at_running_state() {
-                    *self.0 += p.val().into_data().iter::<f64>().map(|v| v * v).sum::<f64>();
+                    *self.0 += p
+                        .val()
+                        .into_data()
+                        .iter::<f64>()
+                        .map(|v| v * v)
+                        .sum::<f64>();
                 }
             }
         }

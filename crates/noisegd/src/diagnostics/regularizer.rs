@@ -112,8 +112,8 @@ mod tests {
         }
         // No noise, no regularizer.
         let none = NoiseConfig::default();
-        let est = regularizer_estimate(&model, &none, sigma, |m| square_loss(m, &x, &y), 5, 17)
-            .unwrap();
+        let est =
+            regularizer_estimate(&model, &none, sigma, |m| square_loss(m, &x, &y), 5, 17).unwrap();
         assert_eq!(est.mean, 0.0);
     }
 }

@@ -60,7 +60,10 @@ impl WideCnnConfig {
     /// Panics if an image side is below 16 (four 2×2 poolings).
     pub fn init(&self, seed: u64, device: &Device) -> WideCnn {
         let [c, h, w] = self.input;
-        assert!(h >= 16 && w >= 16, "the wide CNN needs images of at least 16×16");
+        assert!(
+            h >= 16 && w >= 16,
+            "the wide CNN needs images of at least 16×16"
+        );
         let mut init = SeededInit::new(seed, device);
         let mut c_in = c;
         let convs = self

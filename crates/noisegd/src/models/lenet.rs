@@ -122,7 +122,10 @@ mod tests {
         assert_eq!(groups.len(), 10);
         let mnist = LeNetConfig::mnist().init(0, &device);
         // conv1 1·6·25+6, conv2 2,416, fc1 256·120+120, fc2 10,164, fc3 850.
-        assert_eq!(ParamGroups::of(&mnist, GroupBy::Tensor).numel(), 156 + 2_416 + 30_840 + 10_164 + 850);
+        assert_eq!(
+            ParamGroups::of(&mnist, GroupBy::Tensor).numel(),
+            156 + 2_416 + 30_840 + 10_164 + 850
+        );
         let x = Tensor::<2>::zeros([2, 784], &device);
         assert_eq!(mnist.logits(x).dims(), [2, 10]);
     }

@@ -214,7 +214,12 @@ mod tests {
     fn correct_count_matches_a_hand_count() {
         let device = Device::flex();
         let logits = Tensor::<2>::from_floats(
-            [[0.1, 0.9, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 3.0], [1.0, 0.0, 0.5]],
+            [
+                [0.1, 0.9, 0.0],
+                [2.0, 1.0, 0.0],
+                [0.0, 0.0, 3.0],
+                [1.0, 0.0, 0.5],
+            ],
             &device,
         );
         let labels = Tensor::<1, Int>::from_ints([1, 0, 0, 2], &device);

@@ -144,9 +144,13 @@ mod tests {
         let device = Device::flex();
         let mlp = ModelKind::Mlp1.build([1, 28, 28], 10, 0, &device).unwrap();
         assert_eq!(ParamGroups::of(&mlp, GroupBy::Tensor).numel(), 898_510);
-        let mnist1d = ModelKind::Mnist1dMlp.build([1, 1, 40], 10, 0, &device).unwrap();
+        let mnist1d = ModelKind::Mnist1dMlp
+            .build([1, 1, 40], 10, 0, &device)
+            .unwrap();
         assert_eq!(ParamGroups::of(&mnist1d, GroupBy::Tensor).numel(), 15_210);
-        let err = ModelKind::Lenet.build([1, 1, 40], 10, 0, &device).unwrap_err();
+        let err = ModelKind::Lenet
+            .build([1, 1, 40], 10, 0, &device)
+            .unwrap_err();
         assert!(err.to_string().contains("at least 16×16"), "{err}");
         let kind: ModelKind = serde_json_like("wide_cnn_code");
         assert_eq!(kind, ModelKind::WideCnnCode);

@@ -202,6 +202,9 @@ mod tests {
         assert_eq!(groups.groups()[61].name, "linear.bias");
         assert!(groups.groups().iter().all(|g| !g.name.contains("running")));
         // Per layer: the stem conv, its BatchNorm, 8 × 4 block layers, 3 shortcuts × 2, linear.
-        assert_eq!(ParamGroups::of(&model, GroupBy::Layer).len(), 2 + 32 + 6 + 1);
+        assert_eq!(
+            ParamGroups::of(&model, GroupBy::Layer).len(),
+            2 + 32 + 6 + 1
+        );
     }
 }

@@ -6,9 +6,16 @@
 //! and the Gaussian generator's throughput in normals/s with 1 and 2 threads.
 //! Environment: `NOISEGD_BENCH_ROUNDS` (default 40) rounds of `NOISEGD_BENCH_STEPS` (default 5)
 //! steps per policy.
+//!
+//! Then the same for the toy CNN (LeNet) and the wide CNN (both channel plans) on CIFAR-shaped
+//! batches of 128 (32×32×3), `NOISEGD_BENCH_CNN_ROUNDS` (default 5) rounds of 2 steps per policy.
 
+use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
+use noisegd::models::cnn::{WideCnnChannels, WideCnnConfig};
+use noisegd::models::lenet::LeNetConfig;
 use noisegd::models::mlp::{Mlp, MlpConfig};
+use noisegd::models::{gaussian, Classifier};
 use noisegd::noise::rng::{fill_normal, NoiseKey};
 use noisegd::noise::{NoiseConfig, PolicyKind};
 use noisegd::optim::{BaseOptimizer, OptimConfig};
@@ -93,7 +100,7 @@ fn main() {
     ]
     .into_iter()
     .map(|(name, policy)| {
-        let model = MlpConfig::mlp1().init(&device);
+        let model = MlpConfig::mlp1().init(0, &device);
         let noise = NoiseConfig {
             policy,
             sigma: if policy == PolicyKind::None {
@@ -192,6 +199,126 @@ fn main() {
             "  layer, group {g} ({} weights): {:.3} ms",
             groups.groups()[g].numel(),
             t * 1e3
+        );
+    }
+
+    cnn_benches();
+}
+
+/// Median step time of each policy (none / all with σ = 0.05 / layer with σ = 0.05) for a
+/// classifier built by `build`, policies interleaved round by round.
+fn time_policies<M: Module + Classifier>(
+    build: impl Fn() -> M,
+    x: &Tensor<2>,
+    y: &Tensor<1, Int>,
+    rounds: usize,
+    steps: usize,
+) -> Vec<(&'static str, f64)> {
+    let opt = OptimConfig {
+        momentum: 0.9,
+        ..OptimConfig::sgd(0.005)
+    };
+    let total = (rounds * steps + 10) as u64;
+    let mut cases: Vec<(&'static str, M, NoiseInjection, Vec<f64>)> = [
+        ("none", PolicyKind::None),
+        ("all", PolicyKind::All),
+        ("layer", PolicyKind::Layer),
+    ]
+    .into_iter()
+    .map(|(name, policy)| {
+        let model = build();
+        let noise = NoiseConfig {
+            policy,
+            sigma: 0.05,
+            ..NoiseConfig::default()
+        };
+        let pgd = NoiseInjection::new(
+            &model,
+            noise,
+            BaseOptimizer::new(&opt, total).unwrap(),
+            0,
+            total,
+        )
+        .unwrap();
+        (name, model, pgd, vec![])
+    })
+    .collect();
+    for round in 0..=rounds {
+        for (_, model, pgd, times) in cases.iter_mut() {
+            let t = Instant::now();
+            for _ in 0..steps {
+                let (next, _) = pgd
+                    .step(model.clone(), |m| m.loss(x.clone(), y.clone()))
+                    .unwrap();
+                *model = next;
+            }
+            // Round 0 is the warm-up.
+            if round > 0 {
+                times.push(t.elapsed().as_secs_f64() / steps as f64);
+            }
+        }
+    }
+    cases
+        .into_iter()
+        .map(|(name, _, _, times)| (name, median(times)))
+        .collect()
+}
+
+fn cnn_benches() {
+    let rounds = env_or("NOISEGD_BENCH_CNN_ROUNDS", 5);
+    let steps = 2;
+    let batch = 128;
+    let device = Device::flex().autodiff();
+    let x = gaussian([batch, 3 * 32 * 32], 1.0, 1, 0, &device);
+    let y = Tensor::<1, Int>::from_data(
+        TensorData::new(
+            (0..batch as i64).map(|i| i % 10).collect::<Vec<_>>(),
+            [batch],
+        ),
+        &device,
+    );
+    let report = |title: &str, times: Vec<(&str, f64)>| {
+        println!("\n{title}, batch {batch} (32×32×3), SGD momentum 0.9, median of {rounds} rounds x {steps} steps:");
+        println!("  {:<6} {:>10} {:>10}", "policy", "ms/step", "overhead");
+        let base = times[0].1;
+        for (name, t) in times {
+            println!(
+                "  {:<6} {:>10.1} {:>+9.1}%",
+                name,
+                t * 1e3,
+                (t / base - 1.0) * 100.0
+            );
+        }
+    };
+    report(
+        "toy CNN (LeNet, 62,006 parameters, 5 layer groups)",
+        time_policies(
+            || LeNetConfig::cifar10().init(0, &device),
+            &x,
+            &y,
+            rounds,
+            steps,
+        ),
+    );
+    for (plan, title) in [
+        (
+            WideCnnChannels::Code,
+            "wide CNN, code channels 32-128-128-128 (334,346 parameters, 5 groups)",
+        ),
+        (
+            WideCnnChannels::Paper,
+            "wide CNN, paper channels 32-64-128-128 (242,122 parameters, 5 groups)",
+        ),
+    ] {
+        report(
+            title,
+            time_policies(
+                || WideCnnConfig::cifar10(plan).init(0, &device),
+                &x,
+                &y,
+                rounds,
+                steps,
+            ),
         );
     }
 }

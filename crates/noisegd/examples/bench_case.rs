@@ -19,6 +19,8 @@ use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use noisegd::models::diagonal::DiagonalNet;
 use noisegd::models::mlp::{Mlp, MlpConfig};
+use noisegd::models::network::{ModelKind, Network};
+use noisegd::models::Classifier;
 use noisegd::noise::{NoiseConfig, PolicyKind, Select};
 use noisegd::optim::{BaseOptimizer, OptimConfig};
 use noisegd::step::NoiseInjection;
@@ -79,7 +81,7 @@ fn parse_args() -> Result<Args, String> {
             }
             other => {
                 return Err(format!(
-                    "unknown flag {other}; expected --model mlp1|diag, --policy, --batch, --n, --d, --warmup, --steps, --sigma"
+                    "unknown flag {other}; expected --model mlp1|lenet|widecnn|widecnn_paper|diag, --policy, --batch, --n, --d, --warmup, --steps, --sigma"
                 ))
             }
         }
@@ -170,9 +172,31 @@ fn main() {
                 Tensor::<2>::from_data(TensorData::new(pseudo_data(b * 784), [b, 784]), &device);
             let labels: Vec<i64> = (0..b as i64).map(|i| i % 10).collect();
             let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [b]), &device);
-            let model: Mlp = MlpConfig::mlp1().init(&device);
+            let model: Mlp = MlpConfig::mlp1().init(0, &device);
             let times = time_steps(model, &args, |m: &Mlp| m.loss(x.clone(), y.clone()));
             (format!("mlp1 batch {b}"), times)
+        }
+        "lenet" | "widecnn" | "widecnn_paper" => {
+            // CIFAR-10 geometry; `widecnn` is the official code's 32-128-128-128 CIFARCNN2 (the
+            // baseline's 4-conv CNN), `widecnn_paper` the paper's 32-64-128-128.
+            let kind = match args.model.as_str() {
+                "lenet" => ModelKind::Lenet,
+                "widecnn" => ModelKind::WideCnnCode,
+                _ => ModelKind::WideCnn,
+            };
+            let b = args.batch;
+            let features = 3 * 32 * 32;
+            let x = Tensor::<2>::from_data(
+                TensorData::new(pseudo_data(b * features), [b, features]),
+                &device,
+            );
+            let labels: Vec<i64> = (0..b as i64).map(|i| i % 10).collect();
+            let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [b]), &device);
+            let model = kind
+                .build([3, 32, 32], 10, 0, &device)
+                .expect("valid CIFAR geometry");
+            let times = time_steps(model, &args, |m: &Network| m.loss(x.clone(), y.clone()));
+            (format!("{} batch {b}", args.model), times)
         }
         "diag" => {
             let (n, d) = (args.n, args.d);
@@ -183,7 +207,7 @@ fn main() {
             (format!("diag n {n} d {d}"), times)
         }
         other => {
-            eprintln!("bench_case: --model: expected mlp1 or diag, found {other:?}");
+            eprintln!("bench_case: --model: expected mlp1, lenet, widecnn, widecnn_paper or diag, found {other:?}");
             std::process::exit(2);
         }
     };

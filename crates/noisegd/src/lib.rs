@@ -10,6 +10,7 @@
 //! run it on real problems and to check what it does.
 
 pub mod backend;
+pub mod batchnorm;
 pub mod data;
 pub mod diagnostics;
 pub mod error;

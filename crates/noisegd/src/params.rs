@@ -11,6 +11,12 @@
 //!   no sub-module bundles them.
 //! - [`GroupBy::Tensor`]: one group per parameter tensor, as the paper's official code counts
 //!   `model.parameters()` (weight and bias apart, BatchNorm parameters included).
+//!
+//! BatchNorm's running mean and variance are buffers, not parameters (PyTorch keeps them out of
+//! `model.parameters()`), but burn 0.22 visits them as float tensors like any parameter. They
+//! are recognized by where they sit (fields `running_mean` / `running_var` of a `BatchNorm`,
+//! [`is_running_state`]) and left out of every group: they are never perturbed, optimized or
+//! counted.
 
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::tensor::Tensor;
@@ -153,25 +159,69 @@ impl ParamGroups {
     }
 }
 
+/// Whether the field `field` of a module of type `container` (burn's `container_type`, e.g.
+/// `Struct:BatchNorm`) is a running statistic rather than a parameter. burn's `RunningState`
+/// is visited like a parameter and carries no public mark of its own, so the field is
+/// recognized by name; burn-nn 0.22's only running states are these two.
+pub fn is_running_state(container: &str, field: &str) -> bool {
+    container == "Struct:BatchNorm" && matches!(field, "running_mean" | "running_var")
+}
+
+/// The module path of a visitor or mapper, with the container type of each step, so that the
+/// tensor being visited can be told apart as a running statistic.
+#[derive(Default)]
+pub(crate) struct PathTracker {
+    names: Vec<String>,
+    containers: Vec<String>,
+}
+
+impl PathTracker {
+    pub(crate) fn enter(&mut self, name: &str, container: &str) {
+        self.names.push(name.to_string());
+        self.containers.push(container.to_string());
+    }
+
+    pub(crate) fn exit(&mut self) {
+        self.names.pop();
+        self.containers.pop();
+    }
+
+    /// Dotted path of the current tensor.
+    pub(crate) fn path(&self) -> String {
+        self.names.join(".")
+    }
+
+    /// Whether the current tensor is a BatchNorm running statistic.
+    pub(crate) fn at_running_state(&self) -> bool {
+        match (self.containers.last(), self.names.last()) {
+            (Some(container), Some(field)) => is_running_state(container, field),
+            _ => false,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Collector {
-    path: Vec<String>,
+    path: PathTracker,
     params: Vec<ParamInfo>,
 }
 
 impl ModuleVisitor for Collector {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.path.push(name.to_string());
+    fn enter_module(&mut self, name: &str, container_type: &str) {
+        self.path.enter(name, container_type);
     }
 
     fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.path.pop();
+        self.path.exit();
     }
 
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if self.path.at_running_state() {
+            return;
+        }
         self.params.push(ParamInfo {
             id: param.id,
-            path: self.path.join("."),
+            path: self.path.path(),
             shape: param.lazy_shape().iter().copied().collect(),
         });
     }
@@ -184,7 +234,7 @@ mod tests {
     use burn::tensor::Device;
 
     fn mlp() -> Mlp {
-        MlpConfig::new(vec![6, 5, 4, 3]).init(&Device::flex())
+        MlpConfig::new(vec![6, 5, 4, 3]).init(0, &Device::flex())
     }
 
     #[test]

@@ -10,17 +10,23 @@
 //! 4. The base optimizer steps the clean model.
 //!
 //! With `antithetic = true`, steps 2–3 run at `w + ε` and at `w − ε` and the gradients are
-//! averaged. Anti-PGD (`w ← w − η∇L(w) + ξₖ₊₁ − ξₖ`) is this same algorithm seen from `w + ε`;
+//! averaged.
+//!
+//! BatchNorm running statistics are shared by the clone and the clean model (burn's
+//! `RunningState`), so the passes above update them; `noise.batchnorm` decides what is kept
+//! ([`crate::batchnorm`]). Anti-PGD (`w ← w − η∇L(w) + ξₖ₊₁ − ξₖ`) is this same algorithm seen from `w + ε`;
 //! a test below shows it.
 
+use crate::batchnorm::{BatchNormPolicy, RunningStats};
 use crate::error::{Error, Result};
 use crate::noise::draw::StepNoise;
 use crate::noise::{NoiseConfig, Plan};
 use crate::optim::BaseOptimizer;
 use crate::params::ParamGroups;
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;
 use burn::tensor::{Tensor, TensorData};
+use std::collections::HashMap;
 
 /// What one step did, for logging.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,41 +56,77 @@ pub fn perturb<M: Module>(model: &M, groups: &ParamGroups, plan: &Plan, seed: u6
 
 /// The perturbed clone of `model` with noise already drawn: `w + ε` (`sign = 1`) or `w − ε`.
 pub fn perturb_with<M: Module>(model: &M, noise: StepNoise, sign: f32) -> M {
-    model.clone().map(&mut Perturber { noise, sign })
+    displace(model, noise.into_buffers(), sign)
 }
 
-struct Perturber {
-    noise: StepNoise,
-    sign: f32,
+/// The clone `w + scale·d` of `model`, for a direction `d` given per parameter id (flat, in the
+/// tensor's element order); parameters without an entry are shared, untouched. Used by the
+/// perturbed step (`d = ε`, `scale = ±1`) and by finite differences along a direction.
+pub fn displace<M: Module>(model: &M, direction: HashMap<ParamId, Vec<f32>>, scale: f32) -> M {
+    model.clone().map(&mut Displacer { direction, scale })
 }
 
-impl ModuleMapper for Perturber {
+struct Displacer {
+    direction: HashMap<ParamId, Vec<f32>>,
+    scale: f32,
+}
+
+impl ModuleMapper for Displacer {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let Some(eps) = self.noise.take(&param.id) else {
+        let Some(eps) = self.direction.remove(&param.id) else {
             return param;
         };
-        let sign = self.sign;
+        let scale = self.scale;
         param.map(|tensor| {
             let require_grad = tensor.is_require_grad();
+            let autodiff = tensor.is_autodiff();
             let shape = tensor.shape();
             // `w ± ε` is a new tensor computed on the inner backend: the clean `w` is only read,
             // never written, and the result becomes a fresh autodiff leaf. (Measured faster than
             // copying `w` out and adding the noise in place: one fewer pass over memory.)
             let clean = tensor.inner();
             let eps = Tensor::<D>::from_data(TensorData::new(eps, shape), &clean.device());
-            let noisy = if sign >= 0.0 {
+            let moved = if scale == 1.0 {
                 clean + eps
-            } else {
+            } else if scale == -1.0 {
                 clean - eps
-            }
-            .autodiff();
-            if require_grad {
-                noisy.require_grad()
             } else {
-                noisy
+                clean + eps.mul_scalar(scale)
+            };
+            // A model without autodiff (e.g. `model.valid()` for loss-only evaluations) stays
+            // without it, so that BatchNorm keeps its inference mode.
+            if !autodiff {
+                return moved;
+            }
+            let moved = moved.autodiff();
+            if require_grad {
+                moved.require_grad()
+            } else {
+                moved
             }
         })
     }
+}
+
+/// The losses `L(w + ε)` and `L(w − ε)` for the noise `plan` calls for (the step's own draw,
+/// keyed by `seed` and `plan.step`), forward passes only. With a model from `model.valid()`
+/// nothing is recorded for a backward pass and BatchNorm stays in inference mode.
+pub fn antithetic_losses<M: Module, F: FnMut(&M) -> Tensor<1>>(
+    model: &M,
+    groups: &ParamGroups,
+    plan: &Plan,
+    seed: u64,
+    mut loss_fn: F,
+) -> (f64, f64) {
+    let noise = StepNoise::draw(groups, plan, seed);
+    let plus = loss_fn(&perturb_with(model, noise.clone(), 1.0)).into_scalar_f64();
+    let minus = loss_fn(&perturb_with(model, noise, -1.0)).into_scalar_f64();
+    (plus, minus)
+}
+
+/// The value of a scalar loss tensor, in f64.
+pub fn loss_value(loss: Tensor<1>) -> f64 {
+    loss.into_scalar_f64()
 }
 
 /// Loss at `model` and its gradients, keyed by `ParamId` (with [`perturb`], the gradient at a
@@ -175,7 +217,7 @@ fn grads_are_finite<M: Module>(model: &M, grads: &GradientsParams) -> bool {
 /// use noisegd::step::NoiseInjection;
 ///
 /// let device = Device::flex().autodiff();
-/// let mut model = MlpConfig::new(vec![4, 8, 3]).init(&device);
+/// let mut model = MlpConfig::new(vec![4, 8, 3]).init(0, &device);
 /// let x = Tensor::<2>::ones([5, 4], &device);
 /// let y = Tensor::<1, burn::tensor::Int>::from_ints([0, 1, 2, 1, 0], &device);
 ///
@@ -270,28 +312,54 @@ impl NoiseInjection {
         self.gradients_with(model, noise, loss_fn)
     }
 
-    /// [`NoiseInjection::perturbed_gradients`] with the step's noise already drawn.
+    /// [`NoiseInjection::perturbed_gradients`] with the step's noise already drawn, with
+    /// BatchNorm's running statistics handled as `noise.batchnorm` says.
     fn gradients_with<M: Module, F: FnMut(&M) -> Tensor<1>>(
         &self,
         model: &M,
         noise: Option<StepNoise>,
         mut loss_fn: F,
     ) -> (f64, GradientsParams) {
+        let policy = self.noise.batchnorm;
         let Some(noise) = noise else {
-            return loss_and_grads(model, &mut loss_fn);
+            // The pass is clean: `perturbed` and `clean` both keep its update.
+            let before = (policy == BatchNormPolicy::Frozen).then(|| RunningStats::capture(model));
+            let out = loss_and_grads(model, &mut loss_fn);
+            if let Some(before) = before {
+                before.restore(model);
+            }
+            return out;
         };
-        if !self.noise.antithetic {
+        let before = (policy != BatchNormPolicy::Perturbed).then(|| RunningStats::capture(model));
+        let out = if !self.noise.antithetic {
             let plus = perturb_with(model, noise, 1.0);
-            return loss_and_grads(&plus, &mut loss_fn);
+            loss_and_grads(&plus, &mut loss_fn)
+        } else {
+            let plus = perturb_with(model, noise.clone(), 1.0);
+            let (loss_plus, grads_plus) = loss_and_grads(&plus, &mut loss_fn);
+            // One update per step: the `w − ε` pass's update is undone below.
+            let after_plus =
+                (policy == BatchNormPolicy::Perturbed).then(|| RunningStats::capture(model));
+            let minus = perturb_with(model, noise, -1.0);
+            let (loss_minus, grads_minus) = loss_and_grads(&minus, &mut loss_fn);
+            if let Some(after_plus) = after_plus {
+                after_plus.restore(model);
+            }
+            (
+                0.5 * (loss_plus + loss_minus),
+                average_grads(model, grads_plus, grads_minus),
+            )
+        };
+        if let Some(before) = before {
+            if !before.is_empty() {
+                before.restore(model);
+                if policy == BatchNormPolicy::Clean {
+                    // Forward only: the statistics update is the point, the loss is dropped.
+                    drop(loss_fn(model));
+                }
+            }
         }
-        let plus = perturb_with(model, noise.clone(), 1.0);
-        let (loss_plus, grads_plus) = loss_and_grads(&plus, &mut loss_fn);
-        let minus = perturb_with(model, noise, -1.0);
-        let (loss_minus, grads_minus) = loss_and_grads(&minus, &mut loss_fn);
-        (
-            0.5 * (loss_plus + loss_minus),
-            average_grads(model, grads_plus, grads_minus),
-        )
+        out
     }
 
     /// One step: perturb, take the gradient there, step the clean `model` with the base optimizer.

@@ -37,7 +37,7 @@ struct Batch {
 
 fn setup() -> (Device, Mlp, Batch) {
     let device = Device::flex().autodiff();
-    let model = MlpConfig::new(vec![6, 16, 16, 3]).init(&device);
+    let model = MlpConfig::new(vec![6, 16, 16, 3]).init(0, &device);
     let x = Tensor::<2>::from_floats(
         [
             [0.1, -0.3, 0.5, 0.7, -0.2, 0.0],
@@ -160,7 +160,7 @@ fn perturbed_clone_is_clean_plus_keyed_noise_on_the_chosen_groups_only() {
 #[test]
 fn all_policy_noise_has_the_stated_per_weight_variance() {
     let device = Device::flex().autodiff();
-    let model = MlpConfig::new(vec![300, 200, 100]).init(&device);
+    let model = MlpConfig::new(vec![300, 200, 100]).init(0, &device);
     let groups = ParamGroups::of(&model, GroupBy::Layer);
     let noise = NoiseConfig::all(0.2);
     let plan = noise.plan(9, 0, 0.2, groups.len());
@@ -271,7 +271,7 @@ fn anti_pgd_minus_its_noise_follows_the_pgd_iterates() {
 #[test]
 fn antithetic_pair_cancels_noise_on_a_quadratic() {
     let device = Device::flex().autodiff();
-    let model = MlpConfig::new(vec![5, 2]).init(&device); // one affine layer
+    let model = MlpConfig::new(vec![5, 2]).init(0, &device); // one affine layer
     let x = Tensor::<2>::from_floats(
         [[1.0, 2.0, -1.0, 0.5, 0.0], [0.3, -0.2, 0.1, 1.0, 2.0]],
         &device,
@@ -388,7 +388,7 @@ fn grad_values<M: Module>(model: &M, grads: &burn::optim::GradientsParams) -> Ve
 /// A model with groups of a realistic size (tens of thousands of weights).
 fn wide() -> (Mlp, Batch) {
     let device = Device::flex().autodiff();
-    let model = MlpConfig::new(vec![300, 200, 100, 3]).init(&device);
+    let model = MlpConfig::new(vec![300, 200, 100, 3]).init(0, &device);
     let x = Tensor::<2>::ones([4, 300], &device).mul_scalar(0.01);
     let y = Tensor::<1, Int>::from_ints([0, 2, 1, 2], &device);
     (model, Batch { x, y })

@@ -43,6 +43,11 @@ impl StepNoise {
         self.plan == *plan
     }
 
+    /// The per-tensor buffers, keyed by parameter id.
+    pub fn into_buffers(self) -> HashMap<ParamId, Vec<f32>> {
+        self.buffers
+    }
+
     /// Removes and returns the noise of parameter `id`, if it is perturbed.
     pub fn take(&mut self, id: &ParamId) -> Option<Vec<f32>> {
         self.buffers.remove(id)
@@ -66,7 +71,7 @@ mod tests {
     use burn::tensor::Device;
 
     fn groups() -> ParamGroups {
-        let model = MlpConfig::new(vec![50, 40, 3]).init(&Device::flex());
+        let model = MlpConfig::new(vec![50, 40, 3]).init(0, &Device::flex());
         ParamGroups::of(&model, GroupBy::Layer)
     }
 

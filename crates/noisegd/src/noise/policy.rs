@@ -16,6 +16,7 @@
 
 use super::rng::{uniform_u64, NoiseKey};
 use super::schedule::{sigma_at, NoiseScheduleKind};
+use crate::batchnorm::BatchNormPolicy;
 use crate::error::{Error, Result};
 use crate::params::GroupBy;
 use serde::{Deserialize, Serialize};
@@ -68,6 +69,9 @@ pub struct NoiseConfig {
     pub off_after_epoch: Option<u64>,
     /// No noise from this step on.
     pub off_after_step: Option<u64>,
+    /// Where BatchNorm running statistics come from during a perturbed step
+    /// (see [`crate::batchnorm`]).
+    pub batchnorm: BatchNormPolicy,
 }
 
 impl Default for NoiseConfig {
@@ -83,6 +87,7 @@ impl Default for NoiseConfig {
             decay_steps: None,
             off_after_epoch: None,
             off_after_step: None,
+            batchnorm: BatchNormPolicy::Perturbed,
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Diagnostics of what the noise does to the gradient.
+//! The variance the noise adds to the gradient, per parameter group.
 //!
 //! [`perturbed_gradient_variance`]: for every parameter group g of a burn module,
 //! ```text

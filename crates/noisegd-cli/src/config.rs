@@ -7,6 +7,7 @@
 use anyhow::{anyhow, bail, Context, Result};
 use noisegd::backend::Backend;
 use noisegd::models::diagonal::Parametrization;
+use noisegd::models::network::ModelKind;
 use noisegd::noise::NoiseConfig;
 use noisegd::optim::OptimConfig;
 use serde::{Deserialize, Serialize};
@@ -26,6 +27,8 @@ pub enum Experiment {
     Width,
     /// GD, GD + noise (all, layer) and GD on the explicit loss of Eq. (9) (paper Fig. 2).
     Fig2,
+    /// A classifier (MLP, CNN, ResNet-18) on an image data set (paper §3, Figs. 3-10).
+    Train,
 }
 
 /// A whole config file.
@@ -52,6 +55,12 @@ pub struct RunConfig {
     /// Which data the experiment runs on.
     #[serde(default)]
     pub data: DataConfig,
+    /// The network of the `train` experiment.
+    #[serde(default)]
+    pub model: ModelConfig,
+    /// What the `train` experiment measures besides loss and accuracy.
+    #[serde(default)]
+    pub eval: EvalConfig,
     /// Settings of the `lasso` experiment.
     #[serde(default)]
     pub lasso: LassoConfig,
@@ -174,6 +183,37 @@ pub enum DataName {
     Csv,
     /// The diabetes data (442 × 10, Efron et al. 2004) shipped by smartcore.
     Diabetes,
+    /// Fashion-MNIST from files (`data.dir`, `$NOISEGD_DATA` or Debian's package).
+    FashionMnist,
+    /// The 2,000/1,000-image Fashion-MNIST subset compiled into the binary.
+    FashionMnistEmbedded,
+    /// MNIST from files.
+    Mnist,
+    /// Kuzushiji-MNIST from files.
+    Kmnist,
+    /// CIFAR-10 from its binary files.
+    Cifar10,
+    /// CIFAR-100 from its binary files (fine labels).
+    Cifar100,
+    /// MNIST-1D, generated (no files).
+    Mnist1d,
+}
+
+impl DataName {
+    /// The image data set this names, for the `train` experiment.
+    pub fn dataset(self) -> Option<noisegd::data::dataset::DatasetName> {
+        use noisegd::data::dataset::DatasetName as D;
+        Some(match self {
+            DataName::FashionMnist => D::FashionMnist,
+            DataName::FashionMnistEmbedded => D::FashionMnistEmbedded,
+            DataName::Mnist => D::Mnist,
+            DataName::Kmnist => D::Kmnist,
+            DataName::Cifar10 => D::Cifar10,
+            DataName::Cifar100 => D::Cifar100,
+            DataName::Mnist1d => D::Mnist1d,
+            DataName::Synthetic | DataName::Csv | DataName::Diabetes => return None,
+        })
+    }
 }
 
 /// The `[data]` table: which data the experiment runs on. Fields that a data set does not use
@@ -196,6 +236,15 @@ pub struct DataConfig {
     /// Center and scale the features to `(XᵀX)_jj = n` and the target to mean 0, variance 1,
     /// with the training rows' statistics (`csv`, `diabetes`). The models have no intercept.
     pub standardize: bool,
+    /// Root of the image data sets (`train`); unset: `$NOISEGD_DATA`, then Debian's
+    /// `/usr/share/datasets` for Fashion-MNIST.
+    pub dir: Option<PathBuf>,
+    /// Train on a seeded subset of this many training images (the paper's 1,024); 0: all.
+    pub subset: usize,
+    /// Standardize each channel with the training (sub)set's mean and std (`train`).
+    pub normalize: bool,
+    /// Random crop with 4-pixel padding and horizontal flip, seeded per (epoch, image) (`train`).
+    pub augment: bool,
 }
 
 impl Default for DataConfig {
@@ -207,6 +256,10 @@ impl Default for DataConfig {
             features: vec![],
             test_fraction: 0.2,
             standardize: true,
+            dir: None,
+            subset: 0,
+            normalize: false,
+            augment: false,
         }
     }
 }
@@ -214,12 +267,41 @@ impl Default for DataConfig {
 impl DataConfig {
     /// A table read from a file or shipped by a crate, not generated.
     pub fn is_table(&self) -> bool {
-        self.name != DataName::Synthetic
+        matches!(self.name, DataName::Csv | DataName::Diabetes)
     }
 
     fn validate(&self, experiment: Experiment) -> Result<()> {
         let name = name_of_data;
         let default = DataConfig::default();
+        let image = self.name.dataset().is_some();
+        if experiment == Experiment::Train && !image {
+            bail!(
+                "invalid value for `data.name`: the train experiment needs an image data set (fashion_mnist, fashion_mnist_embedded, mnist, kmnist, cifar10, cifar100, mnist1d), found `{}`",
+                name(self.name)
+            );
+        }
+        if image && experiment != Experiment::Train {
+            bail!(
+                "invalid value for `data.name`: `{}` is an image data set, used by the train experiment only",
+                name(self.name)
+            );
+        }
+        if image {
+            if self.path.is_some() || self.target.is_some() || !self.features.is_empty() {
+                bail!("`data.path`, `data.target` and `data.features` are for data.name = \"csv\"; image data sets are found under `data.dir`");
+            }
+            return Ok(());
+        }
+        for (key, set) in [
+            ("dir", self.dir.is_some()),
+            ("subset", self.subset != 0),
+            ("normalize", self.normalize),
+            ("augment", self.augment),
+        ] {
+            if set {
+                bail!("`data.{key}` applies to the image data sets of the train experiment, found data.name = \"{}\"", name(self.name));
+            }
+        }
         if self.is_table() && experiment != Experiment::Lasso {
             bail!(
                 "invalid value for `data.name`: `{}` is supported by the lasso experiment only; the {} experiment runs on its own synthetic data (remove `data.name`)",
@@ -278,6 +360,48 @@ fn name_of(experiment: Experiment) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
+}
+
+/// The `[model]` table (experiment `train`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// `mlp1` (default), `mlp2`, `mlp3`, `mlp4`, `mnist1d_mlp`, `lenet`, `wide_cnn` (paper's
+    /// 32-64-128-128), `wide_cnn_code` (official code's 32-128-128-128), `resnet18`.
+    pub name: ModelKind,
+}
+
+/// The `[eval]` table (experiment `train`): evaluation beyond loss and accuracy, which are
+/// computed at every logged step on the whole training (sub)set and the test set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvalConfig {
+    /// Evaluate on the first this many test images; 0: all.
+    pub test_subset: usize,
+    /// Hutchinson estimate of the Hessian trace every this many steps (and at the end); 0: never.
+    pub hessian_every: u64,
+    /// Rademacher probes per Hessian-trace estimate.
+    pub hessian_probes: usize,
+    /// Training images the Hessian trace and the regularizer estimate are computed on (the first
+    /// ones of the training (sub)set).
+    pub hessian_subset: usize,
+    /// Antithetic estimate of the explicit regularizer every this many steps; 0: never.
+    pub regularizer_every: u64,
+    /// Antithetic pairs per regularizer estimate.
+    pub regularizer_draws: usize,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        Self {
+            test_subset: 0,
+            hessian_every: 0,
+            hessian_probes: 10,
+            hessian_subset: 1024,
+            regularizer_every: 0,
+            regularizer_draws: 8,
+        }
+    }
 }
 
 /// The `[nuclear]` table.
@@ -368,6 +492,8 @@ pub struct TrainConfig {
     pub steps: u64,
     /// Write a metrics row every this many steps (and at the last step).
     pub log_every: u64,
+    /// Minibatch size of the `train` experiment; 0: full batch.
+    pub batch_size: usize,
 }
 
 impl Default for TrainConfig {
@@ -375,6 +501,7 @@ impl Default for TrainConfig {
         Self {
             steps: 10_000,
             log_every: 100,
+            batch_size: 0,
         }
     }
 }
@@ -483,6 +610,25 @@ impl RunConfig {
             bail!("invalid value for `train.log_every`: must be ≥ 1, found 0");
         }
         self.data.validate(self.experiment)?;
+        if self.experiment == Experiment::Train {
+            let e = &self.eval;
+            if e.hessian_every > 0 && (e.hessian_probes == 0 || e.hessian_subset == 0) {
+                bail!("invalid value for `eval.hessian_probes`/`eval.hessian_subset`: both must be ≥ 1 when eval.hessian_every > 0, found {} and {}", e.hessian_probes, e.hessian_subset);
+            }
+            if e.regularizer_every > 0 && (e.regularizer_draws == 0 || e.hessian_subset == 0) {
+                bail!("invalid value for `eval.regularizer_draws`: must be ≥ 1 when eval.regularizer_every > 0, found {}", e.regularizer_draws);
+            }
+        } else {
+            for (key, set) in [
+                ("model", self.model != ModelConfig::default()),
+                ("eval", self.eval != EvalConfig::default()),
+                ("train.batch_size", self.train.batch_size != 0),
+            ] {
+                if set {
+                    bail!("`{key}` applies to the train experiment only (found experiment = \"{}\"): remove it", name_of(self.experiment));
+                }
+            }
+        }
         if self.experiment == Experiment::Lasso {
             let l = &self.lasso;
             if self.data.is_table() {

@@ -108,6 +108,9 @@ pub fn load_problem(config: &RunConfig) -> Result<Problem> {
                 .context("reading the CSV table of `data.path`")?
         }
         DataName::Diabetes => noisegd::data::diabetes::load(),
+        image => anyhow::bail!(
+            "the lasso experiment runs on regression data (synthetic, csv, diabetes), not on the image data set {image:?}"
+        ),
     };
     let mut split = table
         .split(data.test_fraction, config.seed)

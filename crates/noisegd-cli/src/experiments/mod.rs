@@ -5,6 +5,7 @@ pub mod fig2;
 pub mod group_lasso;
 pub mod lasso;
 pub mod nuclear;
+pub mod train;
 pub mod width;
 
 use crate::config::{Experiment, RunConfig};
@@ -31,6 +32,7 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
         Experiment::Nuclear => nuclear::run(config, dir, options),
         Experiment::Width => width::run(config, dir, options),
         Experiment::Fig2 => fig2::run(config, dir, options),
+        Experiment::Train => train::run(config, dir, options),
     };
     match &result {
         Ok(_) => mark_status(dir, json!({"status": "finished"}))?,
@@ -73,6 +75,12 @@ fn mark_status(dir: &RunDir, fields: serde_json::Value) -> Result<()> {
 /// Reads the data a config names from outside (a CSV file), so that a bad file is refused
 /// before a run directory is created (the experiment reads it again; tables are small).
 pub fn check_inputs(config: &RunConfig) -> Result<()> {
+    if let Some(name) = config.data.name.dataset() {
+        if name.needs_files() {
+            let search = noisegd::data::locate::Search::new(config.data.dir.as_deref());
+            noisegd::data::locate::locate(name, &search)?;
+        }
+    }
     if config.experiment == Experiment::Lasso && config.data.is_table() {
         lasso::load_problem(config)?;
     }

@@ -12,10 +12,11 @@ use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 /// The paper's classifiers, by name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ModelKind {
     /// ReLU MLP, hidden 500×3 (MLP 1).
+    #[default]
     Mlp1,
     /// ReLU MLP, hidden 5000×3 (MLP 2).
     Mlp2,

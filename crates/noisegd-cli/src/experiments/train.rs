@@ -1,0 +1,462 @@
+//! `experiment = "train"`: a classifier (the paper's MLPs, CNNs, ResNet-18) trained by full-batch
+//! GD or minibatch SGD with the configured noise policy on an image data set (paper §3, E3–E6).
+//!
+//! Every `train.log_every` steps (and on the 1-2-5 grid) the clean weights are evaluated: loss and
+//! accuracy on the whole training set and on the test set, the parameters' ℓ₁ and ℓ₂ norms, and,
+//! at their own cadence, the Hessian trace (Hutchinson, Rademacher probes, by finite differences of
+//! gradients, on a stated subset of the training set) and the explicit regularizer the noise adds,
+//! estimated from antithetic loss differences `(L(w+ε) + L(w−ε) − 2L(w))/2`.
+
+use super::RunOptions;
+use crate::config::RunConfig;
+use crate::report::plot::{write_line_plot, LinePlot, Scale, Series};
+use crate::run::{num, should_log, RunDir};
+use anyhow::{Context, Result};
+use burn::module::Module;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use noisegd::batchnorm::inference_mode;
+use noisegd::data::augment::augment_batch;
+use noisegd::data::batch::Batcher;
+use noisegd::data::dataset::{Dataset, Split};
+use noisegd::data::load::load_dataset;
+use noisegd::data::normalize::ChannelStats;
+use noisegd::data::subset::seeded_subset;
+use noisegd::diagnostics::hessian::{hessian_trace, HutchinsonConfig};
+use noisegd::diagnostics::norms::param_norms;
+use noisegd::diagnostics::regularizer::regularizer_estimate;
+use noisegd::models::network::Network;
+use noisegd::models::{accuracy, cross_entropy, Classifier};
+use noisegd::optim::BaseOptimizer;
+use noisegd::params::ParamGroups;
+use noisegd::step::NoiseInjection;
+use serde_json::json;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+/// Examples per forward pass when evaluating (bounds the memory of an evaluation).
+const EVAL_CHUNK: usize = 1000;
+/// Keys the Hutchinson probes and the regularizer's draws apart from the training noise.
+const HESSIAN_SEED_OFFSET: u64 = 0x4845_5353;
+const REGULARIZER_SEED_OFFSET: u64 = 0x5245_4755;
+/// Padding of the CIFAR random crop (the official code's `RandomCrop(32, padding=4)`).
+const CROP_PADDING: usize = 4;
+
+const COLUMNS: [&str; 17] = [
+    "step",
+    "epoch",
+    "batch_loss",
+    "train_loss",
+    "train_accuracy",
+    "test_loss",
+    "test_accuracy",
+    "l1_norm",
+    "l2_norm",
+    "hessian_trace",
+    "hessian_trace_se",
+    "regularizer",
+    "regularizer_se",
+    "sigma",
+    "per_weight_std",
+    "lr",
+    "group",
+];
+
+/// The data as trained on: the (sub)set of training examples, the test set, and the fill values
+/// of the crop padding (zero in the data's own scale).
+struct Prepared {
+    data: Dataset,
+    train: Split,
+    test: Split,
+    pad_fill: Vec<f32>,
+    normalization: String,
+}
+
+fn prepare(config: &RunConfig) -> Result<Prepared> {
+    let d = &config.data;
+    let name = d
+        .name
+        .dataset()
+        .context("the train experiment needs an image data set in data.name")?;
+    let data = load_dataset(name, d.dir.as_deref())?;
+    let train = if d.subset > 0 {
+        seeded_subset(&data.train, d.subset, config.seed)?
+    } else {
+        data.train.clone()
+    };
+    let mut test = data.test.clone();
+    let mut train = train;
+    let [c, h, w] = data.shape;
+    let (pad_fill, normalization) = if d.normalize {
+        let stats = ChannelStats::compute(&train.x, c, h * w)?;
+        stats.apply(&mut train.x, h * w);
+        stats.apply(&mut test.x, h * w);
+        let text = format!(
+            "per-channel standardization with the training (sub)set's mean {:?} and std {:?}",
+            stats.mean, stats.std
+        );
+        (stats.normalized_zero(), text)
+    } else {
+        (
+            vec![0.0; c],
+            "pixels scaled to [0, 1], no standardization".to_string(),
+        )
+    };
+    Ok(Prepared {
+        data,
+        train,
+        test,
+        pad_fill,
+        normalization,
+    })
+}
+
+/// Mean loss and accuracy of `model` on `split` (the first `limit` examples; all when 0), in
+/// chunks, without recording a graph, BatchNorm normalizing with its running statistics.
+fn evaluate(model: &Network, split: &Split, limit: usize, device: &Device) -> (f64, f64) {
+    let n = if limit == 0 {
+        split.len()
+    } else {
+        limit.min(split.len())
+    };
+    let net = inference_mode(model.valid());
+    let mut loss_sum = 0.0;
+    let mut correct = 0;
+    for start in (0..n).step_by(EVAL_CHUNK) {
+        let idx: Vec<usize> = (start..(start + EVAL_CHUNK).min(n)).collect();
+        let (x, y) = split.batch_2d(&idx, device);
+        let logits = net.logits(x);
+        correct += noisegd::models::correct_count(logits.clone(), y.clone());
+        loss_sum += cross_entropy(logits, y).into_scalar::<f32>() as f64 * idx.len() as f64;
+    }
+    (loss_sum / n as f64, accuracy(correct, n))
+}
+
+pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<PathBuf> {
+    let started = std::time::Instant::now();
+    let prepared = prepare(config).context("preparing the data")?;
+    let (train, test) = (&prepared.train, &prepared.test);
+    let shape = prepared.data.shape;
+    let classes = prepared.data.num_classes();
+    let device = config.device.training_device();
+    let model_kind = config.model.name;
+    let mut model = model_kind.build(shape, classes, config.seed, &device)?;
+    let groups = ParamGroups::of(&model, config.noise.group_by);
+    let n_params = groups.numel();
+    let steps = config.train.steps;
+    let batcher = match config.train.batch_size {
+        0 => Batcher::full(train.len())?,
+        b => Batcher::new(train.len(), b, config.seed)?,
+    };
+    let per_epoch = batcher.batches_per_epoch() as u64;
+    let mut pgd = NoiseInjection::new(
+        &model,
+        config.noise.clone(),
+        BaseOptimizer::new(&config.optim, steps)?,
+        config.seed,
+        steps,
+    )?;
+    let augment = config.data.augment;
+    // Full batch without augmentation: the same tensors every step.
+    let fixed = (per_epoch == 1 && !augment)
+        .then(|| train.batch_2d(&(0..train.len()).collect::<Vec<_>>(), &device));
+    let batch = |indices: &[usize], epoch: u64| -> (Tensor<2>, Tensor<1, Int>) {
+        if let Some((x, y)) = &fixed {
+            return (x.clone(), y.clone());
+        }
+        if augment {
+            let x = augment_batch(
+                &train.x,
+                shape,
+                indices,
+                config.seed,
+                epoch,
+                CROP_PADDING,
+                &prepared.pad_fill,
+            );
+            let x = Tensor::from_data(TensorData::new(x, [indices.len(), train.features]), &device);
+            (x, train.labels_tensor(indices, &device))
+        } else {
+            train.batch_2d(indices, &device)
+        }
+    };
+    let e = &config.eval;
+    let hessian_idx: Vec<usize> = (0..e.hessian_subset.min(train.len())).collect();
+
+    let mut metrics = dir.metrics(&COLUMNS)?;
+    let bar = super::progress(steps, "train", options);
+    let mut batches = batcher.epoch(0);
+    let mut last = None;
+    let mut best_test = f64::NEG_INFINITY;
+    let mut diverged = None;
+    for step in 0..steps {
+        let epoch = step / per_epoch;
+        if step % per_epoch == 0 {
+            batches = batcher.epoch(epoch);
+            pgd.set_epoch(epoch);
+        }
+        let indices = batches
+            .next()
+            .expect("an epoch holds batches_per_epoch batches");
+        let (x, y) = batch(&indices, epoch);
+        let report = match pgd.step(model.clone(), |m: &Network| m.loss(x.clone(), y.clone())) {
+            Ok((next, report)) => {
+                model = next;
+                report
+            }
+            Err(err) => {
+                diverged = Some((step, err.to_string()));
+                break;
+            }
+        };
+        let done = step + 1;
+        bar.inc(1);
+        if !should_log(done, config.train.log_every, steps) {
+            continue;
+        }
+        let (train_loss, train_acc) = evaluate(&model, train, 0, &device);
+        let (test_loss, test_acc) = evaluate(&model, test, e.test_subset, &device);
+        best_test = best_test.max(test_acc);
+        let norms = param_norms(&model);
+        let due = |every: u64| every > 0 && (done % every == 0 || done == steps);
+        let (trace, trace_se) = if due(e.hessian_every) && !hessian_idx.is_empty() {
+            let (hx, hy) = train.batch_2d(&hessian_idx, &device);
+            let est = hessian_trace(
+                &inference_mode(model.clone()),
+                |m: &Network| m.loss(hx.clone(), hy.clone()),
+                &HutchinsonConfig::new(e.hessian_probes, config.seed ^ HESSIAN_SEED_OFFSET ^ done),
+            )?;
+            (est.mean, est.std_err)
+        } else {
+            (f64::NAN, f64::NAN)
+        };
+        let (reg, reg_se) = if due(e.regularizer_every) && report.sigma > 0.0 {
+            let (rx, ry) = train.batch_2d(&hessian_idx, &device);
+            let est = regularizer_estimate(
+                &inference_mode(model.valid()),
+                &config.noise,
+                report.sigma,
+                |m: &Network| m.loss(rx.clone(), ry.clone()),
+                e.regularizer_draws,
+                config.seed ^ REGULARIZER_SEED_OFFSET ^ done,
+            )?;
+            (est.mean, est.std_err)
+        } else {
+            (f64::NAN, f64::NAN)
+        };
+        let row = [
+            done.to_string(),
+            epoch.to_string(),
+            num(report.loss),
+            num(train_loss),
+            num(train_acc),
+            num(test_loss),
+            num(test_acc),
+            num(norms.l1),
+            num(norms.l2),
+            num(trace),
+            num(trace_se),
+            num(reg),
+            num(reg_se),
+            num(report.sigma),
+            num(report.per_weight_std),
+            num(report.lr),
+            report.group.map_or(String::new(), |g| g.to_string()),
+        ];
+        metrics.row(&row.map(|s| s.to_string()))?;
+        last = Some((done, train_loss, train_acc, test_loss, test_acc, norms));
+    }
+    bar.finish_and_clear();
+
+    let theory_sigma = config.noise.theory_sigma(groups.len());
+    let mut summary = json!({
+        "status": if diverged.is_some() { "diverged" } else { "finished" },
+        "data": prepared.data.name.as_str(),
+        "data_origin": prepared.data.origin,
+        "train_examples": train.len(),
+        "test_examples": if e.test_subset == 0 { test.len() } else { e.test_subset.min(test.len()) },
+        "model": crate::experiments::common::name(&model_kind),
+        "parameters": n_params,
+        "parameter_groups": groups.len(),
+        "sigma": config.noise.sigma,
+        "per_weight_std": config.noise.per_weight_std(groups.len()),
+        "theory_sigma": theory_sigma,
+        "batches_per_epoch": per_epoch,
+        "seconds": started.elapsed().as_secs_f64(),
+    });
+    if let Some((done, train_loss, train_acc, test_loss, test_acc, norms)) = &last {
+        let m = summary.as_object_mut().expect("a JSON object");
+        m.insert("steps_done".into(), json!(done));
+        m.insert("train_loss".into(), json!(train_loss));
+        m.insert("train_accuracy".into(), json!(train_acc));
+        m.insert("test_loss".into(), json!(test_loss));
+        m.insert("test_accuracy".into(), json!(test_acc));
+        m.insert("best_test_accuracy".into(), json!(best_test));
+        m.insert("l1_norm".into(), json!(norms.l1));
+        m.insert("l2_norm".into(), json!(norms.l2));
+    }
+    if let Some((step, message)) = &diverged {
+        let m = summary.as_object_mut().expect("a JSON object");
+        m.insert("diverged_at_step".into(), json!(step));
+        m.insert("error".into(), json!(message));
+    }
+    dir.write_json("summary.json", &summary)?;
+    let plots = write_plots(dir)?;
+    let report = report_text(config, &prepared, &summary, &plots)?;
+    dir.write_text("report.md", &report)?;
+    if let Some((step, message)) = diverged {
+        anyhow::bail!(
+            "training diverged at step {step}: {message}; everything logged before it is in {}",
+            dir.file("metrics.csv").display()
+        );
+    }
+    Ok(dir.file("report.md"))
+}
+
+/// Test accuracy, losses and (when estimated) the Hessian trace against steps, from metrics.csv.
+fn write_plots(dir: &RunDir) -> Result<Vec<String>> {
+    let mut reader = csv::Reader::from_path(dir.file("metrics.csv"))?;
+    let header: Vec<String> = reader.headers()?.iter().map(String::from).collect();
+    let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>()?;
+    let col = |name: &str| -> Vec<(f64, f64)> {
+        let j = header
+            .iter()
+            .position(|h| h == name)
+            .expect("a column of COLUMNS");
+        rows.iter()
+            .filter_map(|r| Some((r[0].parse().ok()?, r[j].parse::<f64>().ok()?)))
+            .filter(|(_, v): &(f64, f64)| v.is_finite())
+            .collect()
+    };
+    let mut written = vec![];
+    let mut plot = |stem: &str,
+                    title: &str,
+                    y_label: &str,
+                    y_scale: Scale,
+                    series: Vec<Series>|
+     -> Result<()> {
+        if series.iter().all(|s| s.points.is_empty()) {
+            return Ok(());
+        }
+        let plot = LinePlot {
+            title: title.into(),
+            x_label: "step".into(),
+            y_label: y_label.into(),
+            x_scale: Scale::Log10,
+            y_scale,
+            series,
+        };
+        write_line_plot(&plot, &dir.file(stem))?;
+        written.push(stem.to_string());
+        Ok(())
+    };
+    plot(
+        "accuracy",
+        "accuracy of the clean weights",
+        "accuracy (fraction correct)",
+        Scale::Linear,
+        vec![
+            Series::new("train", col("train_accuracy")),
+            Series::new("test", col("test_accuracy")),
+        ],
+    )?;
+    plot(
+        "loss",
+        "cross-entropy of the clean weights",
+        "loss (nats)",
+        Scale::Log10,
+        vec![
+            Series::new("train", col("train_loss")),
+            Series::new("test", col("test_loss")),
+        ],
+    )?;
+    plot(
+        "hessian_trace",
+        "Hessian trace (Hutchinson), training subset",
+        "tr ∇²L",
+        Scale::Linear,
+        vec![Series::new("trace", col("hessian_trace"))],
+    )?;
+    Ok(written)
+}
+
+fn report_text(
+    config: &RunConfig,
+    prepared: &Prepared,
+    summary: &serde_json::Value,
+    plots: &[String],
+) -> Result<String> {
+    let mut r = String::from("# Classifier training with noise injection\n\n");
+    let s = |k: &str| summary.get(k).cloned().unwrap_or(serde_json::Value::Null);
+    writeln!(
+        r,
+        "Data: `{}` from {}; {} training examples{}, {} test examples; {}.",
+        s("data").as_str().unwrap_or(""),
+        prepared.data.origin,
+        prepared.train.len(),
+        if config.data.subset > 0 {
+            format!(
+                " (seeded subset of {} drawn with seed {})",
+                prepared.data.train.len(),
+                config.seed
+            )
+        } else {
+            String::new()
+        },
+        s("test_examples"),
+        prepared.normalization
+    )?;
+    if config.data.augment {
+        writeln!(r, "Augmentation: random crop with {CROP_PADDING}-pixel padding and horizontal flip, drawn from (seed, epoch, example).")?;
+    }
+    writeln!(
+        r,
+        "Model: `{}`, {} parameters in {} noise groups (group_by = {}).",
+        s("model").as_str().unwrap_or(""),
+        s("parameters"),
+        s("parameter_groups"),
+        crate::experiments::common::name(&config.noise.group_by)
+    )?;
+    writeln!(
+        r,
+        "Noise: policy `{}`, σ = {} (per-weight std {}; theory's σ_t = σ/√M = {}), schedule `{}`.",
+        crate::experiments::common::name(&config.noise.policy),
+        config.noise.sigma,
+        s("per_weight_std"),
+        s("theory_sigma"),
+        crate::experiments::common::name(&config.noise.schedule)
+    )?;
+    writeln!(r, "Optimizer: {} lr {} (schedule `{}`), {} steps, batch {} ({} batches per epoch), seed {}.\n",
+        crate::experiments::common::name(&config.optim.name), config.optim.lr, crate::experiments::common::name(&config.optim.schedule), config.train.steps,
+        if config.train.batch_size == 0 { "full".to_string() } else { config.train.batch_size.to_string() }, s("batches_per_epoch"), config.seed)?;
+    writeln!(
+        r,
+        "## Result\n\nStatus: **{}**.\n",
+        s("status").as_str().unwrap_or("")
+    )?;
+    for (key, label) in [
+        ("test_accuracy", "final test accuracy"),
+        (
+            "best_test_accuracy",
+            "best test accuracy seen at a logged step",
+        ),
+        ("train_accuracy", "final train accuracy"),
+        ("train_loss", "final train loss"),
+        ("test_loss", "final test loss"),
+    ] {
+        if let Some(v) = summary.get(key).and_then(|v| v.as_f64()) {
+            writeln!(r, "- {label}: {v:.4}")?;
+        }
+    }
+    if let Some(e) = summary.get("error") {
+        writeln!(r, "- stopped: {e}")?;
+    }
+    writeln!(
+        r,
+        "\nSeconds: {:.1}. Metrics of every logged step: `metrics.csv`.\n",
+        s("seconds").as_f64().unwrap_or(0.0)
+    )?;
+    for p in plots {
+        writeln!(r, "![{p}]({p}.svg)")?;
+    }
+    Ok(r)
+}

@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 
 /// The demo's config, compiled in so that `noisegd demo` needs no file.
 const DEMO_CONFIG: &str = include_str!("../../../configs/demo.toml");
+/// Part 3 of the demo: classification on the embedded Fashion-MNIST subset.
+const DEMO_CLASSIFY_CONFIG: &str = include_str!("../../../configs/demo_classify.toml");
 
 #[derive(Parser)]
 #[command(
@@ -158,7 +160,7 @@ fn real_main() -> Result<()> {
             let out = out.unwrap_or_else(|| PathBuf::from(format!("noisegd-demo-{}", timestamp())));
             // Part 1, the Lasso; part 2, the width explosion from the same file's [width] table
             // (that experiment runs its noise policies itself, so the Lasso's [noise] is dropped).
-            println!("part 1/2: PGD solves the weighted Lasso");
+            println!("part 1/3: PGD solves the weighted Lasso");
             execute(&config, &out.join("lasso"), options)?;
             let width = RunConfig {
                 experiment: config::Experiment::Width,
@@ -168,9 +170,25 @@ fn real_main() -> Result<()> {
             width
                 .validate()
                 .context("in the [width] table of the built-in demo config")?;
-            println!("part 2/2: all-weights noise explodes with the width, layer-wise does not");
+            println!("part 2/3: all-weights noise explodes with the width, layer-wise does not");
             execute(&width, &out.join("width"), options)?;
-            print_width_headline(&out.join("width"))
+            print_width_headline(&out.join("width"))?;
+            println!("part 3/3: GD, layer-wise and all-weights noise on the embedded Fashion-MNIST subset");
+            for policy in ["none", "layer", "all"] {
+                let config =
+                    RunConfig::parse(DEMO_CLASSIFY_CONFIG, &[format!("noise.policy={policy}")])
+                        .context("in the built-in classification demo config")?;
+                let dir = out.join(format!("classify-{policy}"));
+                execute(&config, &dir, options)?;
+                let summary: serde_json::Value =
+                    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json"))?)?;
+                println!(
+                    "  {policy:>5}: test accuracy {:.1} %, train loss {:.3}",
+                    100.0 * summary["test_accuracy"].as_f64().unwrap_or(f64::NAN),
+                    summary["train_loss"].as_f64().unwrap_or(f64::NAN)
+                );
+            }
+            Ok(())
         }
         Command::Sweep {
             config,

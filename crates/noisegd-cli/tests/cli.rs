@@ -742,7 +742,7 @@ tail = 0.2
 }
 
 #[test]
-fn demo_runs_the_lasso_and_then_the_width_explosion() {
+fn demo_runs_the_lasso_the_width_explosion_and_a_classification_comparison() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("demo");
     let o = noisegd(&[
@@ -760,11 +760,18 @@ fn demo_runs_the_lasso_and_then_the_width_explosion() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(
-        text.contains("part 1/2") && text.contains("part 2/2"),
+        text.contains("part 1/3") && text.contains("part 2/3") && text.contains("part 3/3"),
         "{text}"
     );
     assert!(text.contains("per hidden unit"), "{text}");
-    for part in ["lasso", "width"] {
+    assert_eq!(text.matches("test accuracy").count(), 3, "{text}");
+    for part in [
+        "lasso",
+        "width",
+        "classify-none",
+        "classify-layer",
+        "classify-all",
+    ] {
         assert!(out.join(part).join("report.md").is_file(), "{part}");
     }
     let cfg = fs::read_to_string(out.join("width").join("config.toml")).unwrap();
@@ -917,5 +924,130 @@ fn data_check_on_an_empty_directory() {
     assert!(
         out.contains("4000 train + 1000 test examples of 1×1×40"),
         "{out}"
+    );
+}
+
+/// A few steps of the train experiment on MNIST-1D (generated, no files): every logged metric is
+/// there, the Hessian trace and regularizer are estimated where asked, accuracy beats chance.
+#[test]
+fn train_runs_a_classifier_and_logs_every_metric() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(
+        tmp.path(),
+        r#"
+experiment = "train"
+seed = 2
+[data]
+name = "mnist1d"
+[model]
+name = "mnist1d_mlp"
+[noise]
+policy = "layer"
+sigma = 0.05
+[optim]
+lr = 0.05
+momentum = 0.9
+[train]
+steps = 120
+log_every = 60
+batch_size = 500
+[eval]
+hessian_every = 120
+hessian_probes = 3
+hessian_subset = 200
+regularizer_every = 60
+regularizer_draws = 3
+"#,
+    );
+    let out = tmp.path().join("run");
+    run_ok(&cfg, &out, &[]);
+    let s: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["status"], "finished", "{s}");
+    assert_eq!(
+        s["batches_per_epoch"], 8,
+        "4,000 examples in batches of 500: {s}"
+    );
+    assert!(
+        s["test_accuracy"].as_f64().unwrap() > 0.2,
+        "chance is 0.1: {s}"
+    );
+    let metrics = fs::read_to_string(out.join("metrics.csv")).unwrap();
+    let last = metrics.lines().last().unwrap();
+    let header: Vec<&str> = metrics.lines().next().unwrap().split(',').collect();
+    let cell = |name: &str| -> f64 {
+        let j = header.iter().position(|h| *h == name).unwrap();
+        last.split(',').nth(j).unwrap().parse().unwrap()
+    };
+    assert!(
+        cell("hessian_trace").is_finite() && cell("hessian_trace_se") >= 0.0,
+        "{last}"
+    );
+    assert!(cell("regularizer").is_finite(), "{last}");
+    assert_eq!(
+        cell("epoch"),
+        14.0,
+        "step 120 is in epoch 14 (8 batches per epoch): {last}"
+    );
+    for f in ["accuracy.svg", "loss.svg", "report.md"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+}
+
+#[test]
+fn train_refuses_regression_data_and_misplaced_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "experiment = \"train\"\n[data]\nname = \"diabetes\"\n",
+            "needs an image data set",
+        ),
+        (
+            "experiment = \"lasso\"\n[data]\nname = \"mnist1d\"\n",
+            "train experiment only",
+        ),
+        (
+            "experiment = \"lasso\"\n[model]\nname = \"lenet\"\n",
+            "`model` applies to the train experiment only",
+        ),
+        (
+            "experiment = \"train\"\n[data]\nname = \"mnist1d\"\n[model]\nname = \"vgg\"\n",
+            "vgg",
+        ),
+    ];
+    for (body, expected) in cases {
+        let cfg = config(tmp.path(), body);
+        let o = noisegd(&[
+            "run",
+            cfg.to_str().unwrap(),
+            "--out",
+            tmp.path().join("x").to_str().unwrap(),
+        ]);
+        assert!(!o.status.success(), "{body}");
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(stderr.contains(expected), "{body}: {stderr}");
+    }
+}
+
+#[test]
+fn train_without_its_data_files_says_where_it_looked_and_creates_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    let cfg = config(
+        tmp.path(),
+        &format!("experiment = \"train\"\n[data]\nname = \"cifar10\"\ndir = \"{}\"\n[model]\nname = \"lenet\"\n", empty.display()),
+    );
+    let out = tmp.path().join("run");
+    let o = noisegd(&["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("cifar10") && stderr.contains("not found"),
+        "{stderr}"
+    );
+    assert!(
+        !out.exists(),
+        "no run directory for a run that cannot start"
     );
 }

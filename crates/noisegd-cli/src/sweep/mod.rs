@@ -211,7 +211,7 @@ pub fn run(plan: &SweepPlan) -> Result<PathBuf> {
         }
     });
     bar.finish_and_clear();
-    let report = aggregate::report(&[plan.out.clone()], &plan.out, &[])?;
+    let report = aggregate::report(std::slice::from_ref(&plan.out), &plan.out, &[])?;
     let failures = failures.into_inner().expect("workers are done");
     if !failures.is_empty() {
         bail!(

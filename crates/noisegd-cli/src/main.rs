@@ -1,15 +1,10 @@
 //! `noisegd`: run perturbed-gradient-descent experiments from TOML configs.
 
-mod config;
-mod experiments;
-mod report;
-mod run;
-
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use config::RunConfig;
-use experiments::RunOptions;
-use run::RunDir;
+use noisegd_cli::config::RunConfig;
+use noisegd_cli::experiments::{self, RunOptions};
+use noisegd_cli::run::RunDir;
 use std::path::{Path, PathBuf};
 
 /// The demo's config, compiled in so that `noisegd demo` needs no file.

@@ -1,20 +1,11 @@
 //! `noisegd`: run perturbed-gradient-descent experiments from TOML configs.
 
-// The `width` summary is one large `serde_json::json!` literal.
-#![recursion_limit = "256"]
-
-mod config;
-mod data_check;
-mod experiments;
-mod report;
-mod run;
-mod sweep;
-
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use config::RunConfig;
-use experiments::RunOptions;
-use run::RunDir;
+use noisegd_cli::config::{self, RunConfig};
+use noisegd_cli::experiments::{self, RunOptions};
+use noisegd_cli::run::RunDir;
+use noisegd_cli::{data_check, sweep};
 use std::path::{Path, PathBuf};
 
 /// The demo's config, compiled in so that `noisegd demo` needs no file.

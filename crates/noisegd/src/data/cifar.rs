@@ -133,6 +133,18 @@ pub fn read_cifar100_file(path: impl AsRef<Path>) -> Result<CifarImages, DataErr
     read_file(path.as_ref(), Variant::Cifar100)
 }
 
+/// [`read_cifar10_file`] on the bytes of a file held in memory; `name` stands for the file in
+/// error messages.
+pub fn read_cifar10_bytes(name: impl AsRef<Path>, bytes: &[u8]) -> Result<CifarImages, DataError> {
+    parse_records(name.as_ref(), bytes, bytes.len() as u64, Variant::Cifar10)
+}
+
+/// [`read_cifar100_file`] on the bytes of a file held in memory; `name` stands for the file in
+/// error messages.
+pub fn read_cifar100_bytes(name: impl AsRef<Path>, bytes: &[u8]) -> Result<CifarImages, DataError> {
+    parse_records(name.as_ref(), bytes, bytes.len() as u64, Variant::Cifar100)
+}
+
 /// Loads CIFAR-10 from `dir`, which is either the `cifar-10-batches-bin` folder or its parent.
 pub fn load_cifar10(dir: impl AsRef<Path>) -> Result<Cifar10, DataError> {
     let dir = resolve(dir.as_ref(), CIFAR10_DIR);
@@ -226,13 +238,25 @@ fn read_file(path: &Path, v: Variant) -> Result<CifarImages, DataError> {
     let io_err = |e: std::io::Error| DataError::io(path, e, v.layout());
     let file = File::open(path).map_err(io_err)?;
     let len = file.metadata().map_err(io_err)?.len();
+    parse_records(path, BufReader::with_capacity(1 << 20, file), len, v)
+}
+
+/// The records of a file of `len` bytes read from `r`; `path` names it in errors. The buffers are
+/// sized from `len` (the real size of the source), never from anything the data claims.
+fn parse_records(
+    path: &Path,
+    mut r: impl Read,
+    len: u64,
+    v: Variant,
+) -> Result<CifarImages, DataError> {
+    let io_err = |e: std::io::Error| DataError::io(path, e, v.layout());
     if len == 0 {
         return Err(DataError::Empty {
             path: path.to_path_buf(),
         });
     }
     let rec = v.record() as u64;
-    if len % rec != 0 {
+    if !len.is_multiple_of(rec) {
         return Err(DataError::Truncated {
             path: path.to_path_buf(),
             expected: format!(
@@ -253,7 +277,6 @@ fn read_file(path: &Path, v: Variant) -> Result<CifarImages, DataError> {
         Variant::Cifar10 => None,
         Variant::Cifar100 => Some(Vec::with_capacity(n)),
     };
-    let mut r = BufReader::with_capacity(1 << 20, file);
     let mut lab = [0u8; 2];
     let lb = v.label_bytes();
     for (i, img) in pixels.chunks_exact_mut(CIFAR_IMAGE_BYTES).enumerate() {
@@ -465,6 +488,46 @@ mod tests {
         );
         let p = w("empty100.bin", &[]);
         assert_err(read_cifar100_file(&p), &p, &["empty"]);
+    }
+
+    #[test]
+    fn bytes_readers_match_the_file_readers() {
+        let tmp = TempDir::new("cifar-bytes");
+        let mut good10 = Vec::new();
+        for i in 0..2u8 {
+            good10.push(9 - i);
+            good10.extend((0..CIFAR_IMAGE_BYTES).map(|j| (j as u8).wrapping_add(i)));
+        }
+        let good100 = cifar100_bytes(&[(19, 99), (0, 0)]);
+        for (name, bytes) in [("b10.bin", &good10), ("b100.bin", &good100)] {
+            let p = tmp.0.join(name);
+            std::fs::write(&p, bytes).unwrap();
+            let from_bytes = (
+                read_cifar10_bytes(name, bytes).map_err(|e| e.to_string()),
+                read_cifar100_bytes(name, bytes).map_err(|e| e.to_string()),
+            );
+            let from_file = (
+                read_cifar10_file(&p).map_err(|e| e.to_string()),
+                read_cifar100_file(&p).map_err(|e| e.to_string()),
+            );
+            // the same images or the same error (the file's message names its full path)
+            let strip = |r: Result<CifarImages, String>| {
+                r.map_err(|e| e.replace(&*p.to_string_lossy(), name))
+            };
+            assert_eq!(strip(from_bytes.0), strip(from_file.0));
+            assert_eq!(strip(from_bytes.1), strip(from_file.1));
+        }
+        assert_eq!(read_cifar10_bytes("x", &good10).unwrap().labels, vec![9, 8]);
+        assert_err(
+            read_cifar10_bytes("empty.bin", &[]),
+            Path::new("empty.bin"),
+            &["empty"],
+        );
+        assert_err(
+            read_cifar10_bytes("short.bin", &good10[..3000]),
+            Path::new("short.bin"),
+            &["0 records + 3000 bytes"],
+        );
     }
 
     #[test]

@@ -1008,8 +1008,8 @@ mod tests {
             RunConfig::parse(&format!("{MINIMAL}[data]\ndir = \"x\"\n"), &[]).unwrap_err()
         );
         assert!(
-            msg.contains("dir") && msg.contains("test_fraction"),
-            "{msg}"
+            msg.contains("data.dir") && msg.contains("train experiment"),
+            "a regression data set has no data.dir: {msg}"
         );
         let c = RunConfig::parse(
             MINIMAL,

@@ -104,18 +104,13 @@ impl WideCnn {
         for conv in &self.convs {
             h = pool2(relu(conv.forward(h)));
         }
-        // Spatial mean, `x.mean(dim=[2,3])` in the official code.
-        let [n, c, _, _] = h.dims();
-        let pooled = h.flatten::<3>(2, 3).mean_dim(2).reshape([n, c]);
-        self.fc.forward(pooled)
+        self.fc.forward(super::spatial_mean(h))
     }
 }
 
 impl Classifier for WideCnn {
     fn logits(&self, x: Tensor<2>) -> Tensor<2> {
-        let [n, _] = x.dims();
-        let [c, h, w] = self.input;
-        self.forward(x.reshape([n, c, h, w]))
+        self.forward(super::as_images(x, self.input))
     }
 }
 

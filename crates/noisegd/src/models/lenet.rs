@@ -102,9 +102,7 @@ impl LeNet {
 
 impl Classifier for LeNet {
     fn logits(&self, x: Tensor<2>) -> Tensor<2> {
-        let [n, _] = x.dims();
-        let [c, h, w] = self.input;
-        self.forward(x.reshape([n, c, h, w]))
+        self.forward(super::as_images(x, self.input))
     }
 }
 

@@ -156,6 +156,19 @@ pub trait Classifier: Module {
     }
 }
 
+/// Feature rows `[batch, c·h·w]` (C×H×W order, as the IDX and CIFAR files store images) back
+/// into images `[batch, c, h, w]` for a convolutional network.
+pub fn as_images(x: Tensor<2>, [c, h, w]: [usize; 3]) -> Tensor<4> {
+    let [n, _] = x.dims();
+    x.reshape([n, c, h, w])
+}
+
+/// Global average pooling `[n, c, h, w] → [n, c]` (`x.mean(dim=[2, 3])` in the official code).
+pub fn spatial_mean(x: Tensor<4>) -> Tensor<2> {
+    let [n, c, _, _] = x.dims();
+    x.flatten::<3>(2, 3).mean_dim(2).reshape([n, c])
+}
+
 /// Mean cross-entropy of `logits` `[batch, classes]` against integer `labels` `[batch]`
 /// (PyTorch's `CrossEntropyLoss`; the official code's extra log-softmax is idempotent).
 pub fn cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {

@@ -172,17 +172,13 @@ impl ResNet {
         {
             h = block.forward(h);
         }
-        let [n, c, _, _] = h.dims();
-        let pooled = h.flatten::<3>(2, 3).mean_dim(2).reshape([n, c]);
-        self.linear.forward(pooled)
+        self.linear.forward(super::spatial_mean(h))
     }
 }
 
 impl Classifier for ResNet {
     fn logits(&self, x: Tensor<2>) -> Tensor<2> {
-        let [n, _] = x.dims();
-        let [c, h, w] = self.input;
-        self.forward(x.reshape([n, c, h, w]))
+        self.forward(super::as_images(x, self.input))
     }
 }
 

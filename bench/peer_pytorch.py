@@ -111,7 +111,9 @@ def build(args):
         return f"{args.model} batch {b}", model, lambda: F.cross_entropy(model(x), y)
     if args.model == "diag":
         n, d = args.n, args.d
-        x = pseudo_data(n * d).reshape(n, d)
+        # Scaled by 1/sqrt(d) as in bench_case.rs, so that lr 5e-3 is stable at d = 10,000 (the
+        # unscaled features made both sides diverge to inf/NaN within ~50 steps).
+        x = pseudo_data(n * d).reshape(n, d) / d ** 0.5
         y = pseudo_data(n)
         model = DiagonalNet(d)
         return f"diag n {n} d {d}", model, lambda: ((model(x) - y) ** 2).sum() / (2 * n)

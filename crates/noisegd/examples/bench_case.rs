@@ -200,7 +200,11 @@ fn main() {
         }
         "diag" => {
             let (n, d) = (args.n, args.d);
-            let x = Tensor::<2>::from_data(TensorData::new(pseudo_data(n * d), [n, d]), &device);
+            // Features scaled by 1/√d so that lr 5e-3 stays stable at d = 10,000 (unscaled, the
+            // loss overflowed within ~50 steps); bench/peer_pytorch.py scales the same way.
+            let scale = 1.0 / (d as f32).sqrt();
+            let features: Vec<f32> = pseudo_data(n * d).iter().map(|v| v * scale).collect();
+            let x = Tensor::<2>::from_data(TensorData::new(features, [n, d]), &device);
             let y = Tensor::<1>::from_data(TensorData::new(pseudo_data(n), [n]), &device);
             let model = DiagonalNet::uniform(d, 0.1, &device);
             let times = time_steps(model, &args, |m: &DiagonalNet| m.loss(x.clone(), y.clone()));

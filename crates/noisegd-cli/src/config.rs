@@ -494,6 +494,9 @@ pub struct TrainConfig {
     pub log_every: u64,
     /// Minibatch size of the `train` experiment; 0: full batch.
     pub batch_size: usize,
+    /// The `train` experiment writes `checkpoint.bin` every this many steps (0: only when
+    /// stopped by Ctrl-C), for `noisegd run --resume DIR`.
+    pub checkpoint_every: u64,
 }
 
 impl Default for TrainConfig {
@@ -502,6 +505,7 @@ impl Default for TrainConfig {
             steps: 10_000,
             log_every: 100,
             batch_size: 0,
+            checkpoint_every: 1000,
         }
     }
 }
@@ -623,6 +627,10 @@ impl RunConfig {
                 ("model", self.model != ModelConfig::default()),
                 ("eval", self.eval != EvalConfig::default()),
                 ("train.batch_size", self.train.batch_size != 0),
+                (
+                    "train.checkpoint_every",
+                    self.train.checkpoint_every != TrainConfig::default().checkpoint_every,
+                ),
             ] {
                 if set {
                     bail!("`{key}` applies to the train experiment only (found experiment = \"{}\"): remove it", name_of(self.experiment));

@@ -7,6 +7,7 @@
 pub mod config;
 pub mod data_check;
 pub mod experiments;
+pub mod interrupt;
 pub mod report;
 pub mod run;
 pub mod sweep;

@@ -35,11 +35,19 @@ enum Command {
     /// Run the experiment a TOML config describes and write a run directory.
     #[command(
         after_help = "Example:\n  noisegd run configs/lasso.toml --set noise.policy=all --set noise.sigma=0.2 --out runs/lasso-all\n\n\
-                            The run directory holds config.toml (resolved), versions.json, metrics.csv, summary.json, plots (SVG, PNG) and report.md."
+                            The run directory holds config.toml (resolved), versions.json, metrics.csv, summary.json, plots (SVG, PNG) and report.md.\n\
+                            A train run also keeps checkpoint.bin (every train.checkpoint_every steps, and on Ctrl-C); continue a run that was\n\
+                            stopped or killed with\n  noisegd run --resume runs/lasso-all\n\
+                            It ends with the same metrics, bit for bit, as a run that was never interrupted."
     )]
     Run {
-        /// The experiment config (TOML).
-        config: PathBuf,
+        /// The experiment config (TOML); not with --resume.
+        #[arg(required_unless_present = "resume", conflicts_with = "resume")]
+        config: Option<PathBuf>,
+        /// Continue the run in this directory (with the config it was started with) from its
+        /// last checkpoint.
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["set", "out"])]
+        resume: Option<PathBuf>,
         /// Override a config value, e.g. `--set noise.sigma=0.1` (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
@@ -130,7 +138,12 @@ fn main() {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .init();
+    noisegd_cli::interrupt::install();
     if let Err(err) = real_main() {
+        if let Some(stop) = err.downcast_ref::<noisegd_cli::interrupt::Interrupted>() {
+            eprintln!("{stop}");
+            std::process::exit(noisegd_cli::interrupt::EXIT_INTERRUPTED);
+        }
         eprintln!("error: {err:#}");
         std::process::exit(1);
     }
@@ -138,9 +151,18 @@ fn main() {
 
 fn real_main() -> Result<()> {
     let cli = Cli::parse();
-    let options = RunOptions { quiet: cli.quiet };
+    let options = RunOptions {
+        quiet: cli.quiet,
+        resume: false,
+    };
     match cli.command {
-        Command::Run { config, set, out } => {
+        Command::Run {
+            resume: Some(dir), ..
+        } => resume(&dir, options),
+        Command::Run {
+            config, set, out, ..
+        } => {
+            let config = config.expect("clap requires CONFIG without --resume");
             let config = RunConfig::load(&config, &set)?;
             let out = out.unwrap_or_else(|| default_out("runs", &config));
             execute(&config, &out, options)
@@ -235,6 +257,56 @@ fn execute(config: &RunConfig, out: &Path, options: RunOptions) -> Result<()> {
         report.display()
     );
     Ok(())
+}
+
+/// `noisegd run --resume DIR`.
+fn resume(dir: &Path, options: RunOptions) -> Result<()> {
+    match RunDir::status(dir).as_deref() {
+        Some("finished") => {
+            println!("{} has finished already; nothing to resume", dir.display());
+            return Ok(());
+        }
+        Some("diverged") => anyhow::bail!(
+            "{} diverged (see its summary.json); resuming would diverge again at the same step: start a new run with a lower optim.lr or noise.sigma",
+            dir.display()
+        ),
+        _ => {}
+    }
+    let (run_dir, config) = RunDir::open(dir)?;
+    warn_if_other_version(dir);
+    let started = std::time::Instant::now();
+    let report = experiments::run(
+        &config,
+        &run_dir,
+        RunOptions {
+            resume: true,
+            ..options
+        },
+    )?;
+    println!(
+        "finished in {:.1} s; report: {}",
+        started.elapsed().as_secs_f64(),
+        report.display()
+    );
+    Ok(())
+}
+
+/// Bit-for-bit resumption holds for the binary that started the run; say so when it differs.
+fn warn_if_other_version(dir: &Path) {
+    let path = dir.join("versions.json");
+    let Ok(recorded) = std::fs::read_to_string(&path) else {
+        return;
+    };
+    let current = serde_json::to_string_pretty(&noisegd_cli::run::Versions::current())
+        .unwrap_or_default()
+        + "\n";
+    if recorded != current {
+        eprintln!(
+            "warning: {} was started by another build (see {}); the resumed steps may differ from an uninterrupted run in the last bits",
+            dir.display(),
+            path.display()
+        );
+    }
 }
 
 /// The demo's one-line answer on the width explosion, read back from the run's summary.

@@ -4,7 +4,8 @@
 //! DIR/config.toml    the resolved config (defaults and seed written out)
 //! DIR/versions.json  noisegd, burn, rustc and git commit of the binary
 //! DIR/metrics.csv    one row per logged step, flushed as the run goes
-//! DIR/summary.json   final figures
+//! DIR/checkpoint.bin the latest checkpoint of a `train` run (for `noisegd run --resume DIR`)
+//! DIR/summary.json   final figures and `status`: finished, diverged or interrupted
 //! DIR/*.svg, *.png   plots
 //! DIR/report.md      what was run and what came out: read this first
 //! ```
@@ -69,6 +70,53 @@ impl RunDir {
         Ok(dir)
     }
 
+    /// Opens the directory of an earlier run to resume it: it must hold that run's
+    /// `config.toml`. Returns the directory and the config the run was started with.
+    pub fn open(path: &Path) -> Result<(Self, RunConfig)> {
+        let config_path = path.join("config.toml");
+        if !config_path.exists() {
+            bail!(
+                "{} holds no run to resume (no config.toml); start one with `noisegd run CONFIG --out {}`",
+                path.display(),
+                path.display()
+            );
+        }
+        let config = RunConfig::load(&config_path, &[]).with_context(|| {
+            format!(
+                "in the config of the run to resume, {}",
+                config_path.display()
+            )
+        })?;
+        let dir = Self {
+            path: path.to_path_buf(),
+        };
+        // A directory is writable only if a file can be made in it: find out now, not at the
+        // first checkpoint.
+        dir.write_text(".write-test", "")?;
+        fs::remove_file(dir.file(".write-test")).ok();
+        Ok((dir, config))
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The `status` in `summary.json`: `finished`, `diverged`, `interrupted`; `None` when there
+    /// is no summary (the run was killed, or has not ended). A summary from before statuses
+    /// existed counts as `finished`.
+    pub fn status(path: &Path) -> Option<String> {
+        let text = fs::read_to_string(path.join("summary.json")).ok()?;
+        let summary: serde_json::Value = serde_json::from_str(&text).ok()?;
+        Some(
+            summary
+                .get("status")
+                .and_then(|s| s.as_str())
+                .unwrap_or("finished")
+                .to_string(),
+        )
+    }
+
     /// `name` inside the directory.
     pub fn file(&self, name: &str) -> PathBuf {
         self.path.join(name)
@@ -79,7 +127,15 @@ impl RunDir {
     pub fn write_text(&self, name: &str, text: &str) -> Result<()> {
         let target = self.file(name);
         let tmp = self.file(&format!(".{name}.tmp"));
-        fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
+        if let Err(e) = fs::write(&tmp, text) {
+            fs::remove_file(&tmp).ok();
+            return Err(e).with_context(|| {
+                format!(
+                    "cannot write {} (the previous {name}, if any, is unchanged)",
+                    tmp.display()
+                )
+            });
+        }
         fs::rename(&tmp, &target)
             .with_context(|| format!("cannot move {} to {}", tmp.display(), target.display()))?;
         Ok(())
@@ -96,10 +152,36 @@ impl RunDir {
         let file =
             File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
         let mut writer = csv::Writer::from_writer(BufWriter::new(file));
-        writer.write_record(columns)?;
-        writer.flush()?;
+        writer
+            .write_record(columns)
+            .and_then(|_| writer.flush().map_err(Into::into))
+            .with_context(|| format!("cannot write to {}", path.display()))?;
         Ok(MetricsWriter {
             writer,
+            columns: columns.len(),
+            path,
+        })
+    }
+
+    /// Puts back `metrics.csv` as a checkpoint saved it (`text`: the header and the rows up to
+    /// the checkpoint; rows logged after it are dropped, the resumed run logs them again) and
+    /// opens it to append.
+    pub fn metrics_resumed(&self, columns: &[&str], text: &str) -> Result<MetricsWriter> {
+        let path = self.file("metrics.csv");
+        let header = text.lines().next().unwrap_or("");
+        if header != columns.join(",") {
+            bail!(
+                "the checkpoint's metrics have columns `{header}`, this version writes `{}`: resume with the version that started the run (versions.json)",
+                columns.join(",")
+            );
+        }
+        self.write_text("metrics.csv", text)?;
+        let file = fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("cannot open {} to append", path.display()))?;
+        Ok(MetricsWriter {
+            writer: csv::Writer::from_writer(BufWriter::new(file)),
             columns: columns.len(),
             path,
         })

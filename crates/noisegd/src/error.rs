@@ -24,6 +24,14 @@ pub enum Error {
         /// What to lower.
         hint: String,
     },
+    /// A checkpoint could not be written or read.
+    #[error("checkpoint {}: {message}", path.display())]
+    Checkpoint {
+        /// The file (empty when the problem is not about a file).
+        path: std::path::PathBuf,
+        /// What went wrong and what to do.
+        message: String,
+    },
     /// Shape or length mismatch between things that must agree.
     #[error("shape mismatch in {context}: expected {expected}, found {found}")]
     Shape {

@@ -11,6 +11,7 @@
 
 pub mod backend;
 pub mod batchnorm;
+pub mod checkpoint;
 pub mod data;
 pub mod diagnostics;
 pub mod error;

@@ -18,6 +18,10 @@ use serde_json::json;
 pub struct RunOptions {
     /// No progress bars.
     pub quiet: bool,
+    /// Continue the run already in the directory: `train` from its checkpoint (from the start
+    /// when it has none yet); the other experiments, which take minutes, run again from the
+    /// start into the same directory.
+    pub resume: bool,
 }
 
 /// Runs the experiment named in `config` into `dir`; returns the path of its report.
@@ -36,6 +40,10 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
     };
     match &result {
         Ok(_) => mark_status(dir, json!({"status": "finished"}))?,
+        Err(err)
+            if err
+                .downcast_ref::<crate::interrupt::Interrupted>()
+                .is_some() => {}
         Err(err) => {
             let diverged = err
                 .chain()

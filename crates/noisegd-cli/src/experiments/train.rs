@@ -9,12 +9,14 @@
 
 use super::RunOptions;
 use crate::config::RunConfig;
+use crate::interrupt::{self, Interrupted};
 use crate::report::plot::{write_line_plot, LinePlot, Scale, Series};
 use crate::run::{num, should_log, RunDir};
 use anyhow::{Context, Result};
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use noisegd::batchnorm::inference_mode;
+use noisegd::checkpoint::Checkpoint;
 use noisegd::data::augment::augment_batch;
 use noisegd::data::batch::Batcher;
 use noisegd::data::dataset::{Dataset, Split};
@@ -60,6 +62,52 @@ const COLUMNS: [&str; 17] = [
     "lr",
     "group",
 ];
+
+/// The checkpoint file in the run directory.
+pub const CHECKPOINT: &str = "checkpoint.bin";
+
+/// The figures of the last logged step, for the summary.
+struct Logged {
+    done: u64,
+    train_loss: f64,
+    train_acc: f64,
+    test_loss: f64,
+    test_acc: f64,
+    l1: f64,
+    l2: f64,
+}
+
+/// The last row of `metrics.csv` and the best test accuracy in it: what a resumed run knew
+/// before it stopped (the file holds exact values, so the summary is the uninterrupted run's).
+fn last_logged(path: &std::path::Path) -> Result<(Option<Logged>, f64)> {
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut best = f64::NEG_INFINITY;
+    let mut last = None;
+    for record in reader.records() {
+        let r = record.with_context(|| format!("in {}", path.display()))?;
+        let f = |name: &str| {
+            let j = COLUMNS
+                .iter()
+                .position(|c| *c == name)
+                .expect("a column of COLUMNS");
+            r.get(j)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(f64::NAN)
+        };
+        best = best.max(f("test_accuracy"));
+        last = Some(Logged {
+            done: r.get(0).and_then(|v| v.parse().ok()).unwrap_or(0),
+            train_loss: f("train_loss"),
+            train_acc: f("train_accuracy"),
+            test_loss: f("test_loss"),
+            test_acc: f("test_accuracy"),
+            l1: f("l1_norm"),
+            l2: f("l2_norm"),
+        });
+    }
+    Ok((last, best))
+}
 
 /// The data as trained on: the (sub)set of training examples, the test set, and the fill values
 /// of the crop padding (zero in the data's own scale).
@@ -140,6 +188,14 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<Path
     let device = config.device.training_device();
     let model_kind = config.model.name;
     let mut model = model_kind.build(shape, classes, config.seed, &device)?;
+    let checkpoint_path = dir.file(CHECKPOINT);
+    let resumed = if options.resume && checkpoint_path.exists() {
+        let ckpt = Checkpoint::read(&checkpoint_path)?;
+        model = ckpt.load_model(model)?;
+        Some(ckpt)
+    } else {
+        None
+    };
     let groups = ParamGroups::of(&model, config.noise.group_by);
     let n_params = groups.numel();
     let steps = config.train.steps;
@@ -155,6 +211,22 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<Path
         config.seed,
         steps,
     )?;
+    let mut metrics = match &resumed {
+        Some(ckpt) => {
+            ckpt.restore(&mut pgd)?;
+            let text = String::from_utf8(ckpt.extra.clone())
+                .context("the checkpoint's copy of metrics.csv is not text")?;
+            dir.metrics_resumed(&COLUMNS, &text)?
+        }
+        None => dir.metrics(&COLUMNS)?,
+    };
+    let start = pgd.step_index();
+    if resumed.is_some() {
+        eprintln!(
+            "resuming {} at step {start} of {steps}",
+            dir.path().display()
+        );
+    }
     let augment = config.data.augment;
     // Full batch without augmentation: the same tensors every step.
     let fixed = (per_epoch == 1 && !augment)
@@ -182,16 +254,21 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<Path
     let e = &config.eval;
     let hessian_idx: Vec<usize> = (0..e.hessian_subset.min(train.len())).collect();
 
-    let mut metrics = dir.metrics(&COLUMNS)?;
     let bar = super::progress(steps, "train", options);
+    bar.set_position(start);
     let mut batches = batcher.epoch(0);
-    let mut last = None;
-    let mut best_test = f64::NEG_INFINITY;
+    let (mut last, mut best_test) = last_logged(&dir.file("metrics.csv"))?;
     let mut diverged = None;
-    for step in 0..steps {
+    interrupt::stop_cleanly();
+    for step in start..steps {
         let epoch = step / per_epoch;
-        if step % per_epoch == 0 {
+        if step % per_epoch == 0 || step == start {
+            // The data order of an epoch is a function of (seed, epoch): a resumed run skips
+            // the batches its checkpoint had already taken.
             batches = batcher.epoch(epoch);
+            for _ in 0..step % per_epoch {
+                batches.next();
+            }
             pgd.set_epoch(epoch);
         }
         let indices = batches
@@ -210,60 +287,88 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<Path
         };
         let done = step + 1;
         bar.inc(1);
-        if !should_log(done, config.train.log_every, steps) {
-            continue;
+        if should_log(done, config.train.log_every, steps) {
+            let (train_loss, train_acc) = evaluate(&model, train, 0, &device);
+            let (test_loss, test_acc) = evaluate(&model, test, e.test_subset, &device);
+            best_test = best_test.max(test_acc);
+            let norms = param_norms(&model);
+            let due = |every: u64| every > 0 && (done % every == 0 || done == steps);
+            let (trace, trace_se) = if due(e.hessian_every) && !hessian_idx.is_empty() {
+                let (hx, hy) = train.batch_2d(&hessian_idx, &device);
+                let est = hessian_trace(
+                    &inference_mode(model.clone()),
+                    |m: &Network| m.loss(hx.clone(), hy.clone()),
+                    &HutchinsonConfig::new(
+                        e.hessian_probes,
+                        config.seed ^ HESSIAN_SEED_OFFSET ^ done,
+                    ),
+                )?;
+                (est.mean, est.std_err)
+            } else {
+                (f64::NAN, f64::NAN)
+            };
+            let (reg, reg_se) = if due(e.regularizer_every) && report.sigma > 0.0 {
+                let (rx, ry) = train.batch_2d(&hessian_idx, &device);
+                let est = regularizer_estimate(
+                    &inference_mode(model.valid()),
+                    &config.noise,
+                    report.sigma,
+                    |m: &Network| m.loss(rx.clone(), ry.clone()),
+                    e.regularizer_draws,
+                    config.seed ^ REGULARIZER_SEED_OFFSET ^ done,
+                )?;
+                (est.mean, est.std_err)
+            } else {
+                (f64::NAN, f64::NAN)
+            };
+            let row = [
+                done.to_string(),
+                epoch.to_string(),
+                num(report.loss),
+                num(train_loss),
+                num(train_acc),
+                num(test_loss),
+                num(test_acc),
+                num(norms.l1),
+                num(norms.l2),
+                num(trace),
+                num(trace_se),
+                num(reg),
+                num(reg_se),
+                num(report.sigma),
+                num(report.per_weight_std),
+                num(report.lr),
+                report.group.map_or(String::new(), |g| g.to_string()),
+            ];
+            metrics.row(&row.map(|s| s.to_string()))?;
+            last = Some(Logged {
+                done,
+                train_loss,
+                train_acc,
+                test_loss,
+                test_acc,
+                l1: norms.l1,
+                l2: norms.l2,
+            });
         }
-        let (train_loss, train_acc) = evaluate(&model, train, 0, &device);
-        let (test_loss, test_acc) = evaluate(&model, test, e.test_subset, &device);
-        best_test = best_test.max(test_acc);
-        let norms = param_norms(&model);
-        let due = |every: u64| every > 0 && (done % every == 0 || done == steps);
-        let (trace, trace_se) = if due(e.hessian_every) && !hessian_idx.is_empty() {
-            let (hx, hy) = train.batch_2d(&hessian_idx, &device);
-            let est = hessian_trace(
-                &inference_mode(model.clone()),
-                |m: &Network| m.loss(hx.clone(), hy.clone()),
-                &HutchinsonConfig::new(e.hessian_probes, config.seed ^ HESSIAN_SEED_OFFSET ^ done),
-            )?;
-            (est.mean, est.std_err)
-        } else {
-            (f64::NAN, f64::NAN)
-        };
-        let (reg, reg_se) = if due(e.regularizer_every) && report.sigma > 0.0 {
-            let (rx, ry) = train.batch_2d(&hessian_idx, &device);
-            let est = regularizer_estimate(
-                &inference_mode(model.valid()),
-                &config.noise,
-                report.sigma,
-                |m: &Network| m.loss(rx.clone(), ry.clone()),
-                e.regularizer_draws,
-                config.seed ^ REGULARIZER_SEED_OFFSET ^ done,
-            )?;
-            (est.mean, est.std_err)
-        } else {
-            (f64::NAN, f64::NAN)
-        };
-        let row = [
-            done.to_string(),
-            epoch.to_string(),
-            num(report.loss),
-            num(train_loss),
-            num(train_acc),
-            num(test_loss),
-            num(test_acc),
-            num(norms.l1),
-            num(norms.l2),
-            num(trace),
-            num(trace_se),
-            num(reg),
-            num(reg_se),
-            num(report.sigma),
-            num(report.per_weight_std),
-            num(report.lr),
-            report.group.map_or(String::new(), |g| g.to_string()),
-        ];
-        metrics.row(&row.map(|s| s.to_string()))?;
-        last = Some((done, train_loss, train_acc, test_loss, test_acc, norms));
+        let stop = interrupt::requested();
+        let every = config.train.checkpoint_every;
+        if stop || (every > 0 && done % every == 0 && done < steps) {
+            let metrics_text = std::fs::read(dir.file("metrics.csv")).with_context(|| {
+                format!("cannot read back {}", dir.file("metrics.csv").display())
+            })?;
+            Checkpoint::capture(&model, &pgd, metrics_text)?.write_atomic(&checkpoint_path)?;
+        }
+        if stop && done < steps {
+            bar.finish_and_clear();
+            let summary = json!({"status": "interrupted", "steps_done": done, "steps": steps});
+            dir.write_json("summary.json", &summary)?;
+            return Err(Interrupted {
+                step: done,
+                dir: dir.path().display().to_string(),
+            }
+            .into());
+        }
     }
     bar.finish_and_clear();
 
@@ -283,16 +388,20 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<Path
         "batches_per_epoch": per_epoch,
         "seconds": started.elapsed().as_secs_f64(),
     });
-    if let Some((done, train_loss, train_acc, test_loss, test_acc, norms)) = &last {
+    if let Some(l) = &last {
         let m = summary.as_object_mut().expect("a JSON object");
-        m.insert("steps_done".into(), json!(done));
-        m.insert("train_loss".into(), json!(train_loss));
-        m.insert("train_accuracy".into(), json!(train_acc));
-        m.insert("test_loss".into(), json!(test_loss));
-        m.insert("test_accuracy".into(), json!(test_acc));
+        m.insert("steps_done".into(), json!(l.done));
+        m.insert("train_loss".into(), json!(l.train_loss));
+        m.insert("train_accuracy".into(), json!(l.train_acc));
+        m.insert("test_loss".into(), json!(l.test_loss));
+        m.insert("test_accuracy".into(), json!(l.test_acc));
         m.insert("best_test_accuracy".into(), json!(best_test));
-        m.insert("l1_norm".into(), json!(norms.l1));
-        m.insert("l2_norm".into(), json!(norms.l2));
+        m.insert("l1_norm".into(), json!(l.l1));
+        m.insert("l2_norm".into(), json!(l.l2));
+    }
+    if let Some(ckpt) = &resumed {
+        let m = summary.as_object_mut().expect("a JSON object");
+        m.insert("resumed_at_step".into(), json!(ckpt.step));
     }
     if let Some((step, message)) = &diverged {
         let m = summary.as_object_mut().expect("a JSON object");

@@ -147,9 +147,13 @@ struct SweepRecord<'a> {
     first_seed: u64,
 }
 
-/// Whether `dir` holds a finished run (its summary is written last).
+/// Whether `dir` holds a run that has ended (finished or diverged); an interrupted or killed
+/// run is resumed instead.
 fn finished(dir: &Path) -> bool {
-    dir.join("summary.json").exists()
+    matches!(
+        crate::run::RunDir::status(dir).as_deref(),
+        Some("finished" | "diverged")
+    )
 }
 
 /// Runs every unfinished cell of `plan` and aggregates all of them; returns the report's path.
@@ -190,14 +194,21 @@ pub fn run(plan: &SweepPlan) -> Result<PathBuf> {
     let bar = crate::experiments::progress(
         todo.len() as u64,
         "sweep",
-        crate::experiments::RunOptions { quiet: plan.quiet },
+        crate::experiments::RunOptions {
+            quiet: plan.quiet,
+            resume: false,
+        },
     );
+    crate::interrupt::stop_cleanly();
     let next = AtomicUsize::new(0);
     let failures = Mutex::new(Vec::new());
     let exe = std::env::current_exe().context("cannot find the noisegd executable")?;
     std::thread::scope(|scope| {
         for _ in 0..plan.jobs.max(1) {
             scope.spawn(|| loop {
+                if crate::interrupt::requested() {
+                    break;
+                }
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(cell) = todo.get(i) else { break };
                 if let Err(e) = run_cell(&exe, plan, cell) {
@@ -211,6 +222,9 @@ pub fn run(plan: &SweepPlan) -> Result<PathBuf> {
         }
     });
     bar.finish_and_clear();
+    if crate::interrupt::requested() {
+        eprintln!("sweep interrupted: run the same command again to resume the unfinished cells");
+    }
     let report = aggregate::report(std::slice::from_ref(&plan.out), &plan.out, &[])?;
     let failures = failures.into_inner().expect("workers are done");
     if !failures.is_empty() {
@@ -225,11 +239,15 @@ pub fn run(plan: &SweepPlan) -> Result<PathBuf> {
     Ok(report)
 }
 
-/// Runs one cell as a child `noisegd run`, its output in `logs/<cell>.log`. A directory left by a
-/// killed run (config but no summary) is moved aside, not deleted, and the cell starts afresh.
+/// Runs one cell as a child `noisegd run`, its output appended to `logs/<cell>.log`. A run that
+/// was interrupted or killed is resumed (`noisegd run --resume`, from its checkpoint); a
+/// directory without a run's config.toml is moved aside, not deleted, and the cell starts afresh.
 fn run_cell(exe: &Path, plan: &SweepPlan, cell: &Cell) -> Result<()> {
     let dir = plan.out.join(cell.name());
-    if dir.exists() {
+    // Resume only the very run this cell asks for: a base config edited since moves it aside.
+    let wanted = RunConfig::load(&plan.config, &cell.overrides(&plan.set))?.to_toml()?;
+    let resume = std::fs::read_to_string(dir.join("config.toml")).is_ok_and(|t| t == wanted);
+    if dir.exists() && !resume {
         let aside = plan
             .out
             .join(format!("{}.unfinished-{}", cell.name(), std::process::id()));
@@ -237,16 +255,23 @@ fn run_cell(exe: &Path, plan: &SweepPlan, cell: &Cell) -> Result<()> {
             .with_context(|| format!("cannot move the unfinished run {} aside", dir.display()))?;
     }
     let log_path = plan.out.join("logs").join(format!("{}.log", cell.name()));
-    let log = std::fs::File::create(&log_path)
-        .with_context(|| format!("cannot create {}", log_path.display()))?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .with_context(|| format!("cannot open {}", log_path.display()))?;
     let mut command = Command::new(exe);
-    command.arg("run").arg(&plan.config).arg("--quiet");
-    for o in cell.overrides(&plan.set) {
-        command.arg("--set").arg(o);
+    command.arg("run").arg("--quiet");
+    if resume {
+        command.arg("--resume").arg(&dir);
+    } else {
+        command.arg(&plan.config);
+        for o in cell.overrides(&plan.set) {
+            command.arg("--set").arg(o);
+        }
+        command.arg("--out").arg(&dir);
     }
     let status = command
-        .arg("--out")
-        .arg(&dir)
         .stdout(log.try_clone()?)
         .stderr(Stdio::from(log))
         .status()

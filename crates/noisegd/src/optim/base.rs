@@ -220,6 +220,25 @@ impl BaseOptimizer {
         self.schedule.lr_at(step, epoch)
     }
 
+    /// The optimizer's state (momentum buffers, moments, time steps) as burnpack bytes, keyed by
+    /// parameter id.
+    pub fn to_bytes(&self) -> std::result::Result<Vec<u8>, burn::store::RecordError> {
+        Ok(self.inner.into_bytes()?.to_vec())
+    }
+
+    /// Replaces the optimizer's state with one from [`BaseOptimizer::to_bytes`].
+    pub fn load_bytes(
+        &mut self,
+        bytes: Vec<u8>,
+    ) -> std::result::Result<(), burn::store::RecordError> {
+        let record =
+            burn::optim::OptimizerRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))?;
+        // `load_record` consumes the optimizer; a placeholder stands in for the moment.
+        let inner = std::mem::replace(&mut self.inner, SgdConfig::new().init());
+        self.inner = inner.load_record(record);
+        Ok(())
+    }
+
     /// One update of `module` with `grads` at learning rate `lr`.
     pub fn step<M: Module>(&mut self, lr: f64, module: M, grads: GradientsParams) -> M {
         self.inner.step(lr, module, grads)

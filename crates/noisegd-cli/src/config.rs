@@ -917,6 +917,91 @@ mod tests {
 
     const MINIMAL: &str = "experiment = \"lasso\"\n";
 
+    /// Every config in configs/ loads, with each `--set key=value` its header comments suggest.
+    #[test]
+    fn every_shipped_config_and_its_documented_overrides_load() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+        let mut count = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "toml") {
+                continue;
+            }
+            count += 1;
+            let text = std::fs::read_to_string(&path).unwrap();
+            let sets: Vec<String> = text
+                .lines()
+                .filter(|l| l.starts_with('#'))
+                .flat_map(|l| {
+                    l.split("--set ").skip(1).map(|rest| {
+                        rest.split_whitespace()
+                            .next()
+                            .unwrap_or("")
+                            .trim_end_matches([')', ',', '.', ';', '`'])
+                            .to_string()
+                    })
+                })
+                .collect();
+            RunConfig::load(&path, &[]).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+            for set in sets {
+                RunConfig::load(&path, std::slice::from_ref(&set))
+                    .unwrap_or_else(|e| panic!("{} --set {set}: {e:#}", path.display()));
+            }
+        }
+        assert!(count >= 17, "found {count} configs");
+    }
+
+    /// The paper-figure configs carry the paper's settings (§3 E3–E6 of the reconstruction).
+    #[test]
+    fn paper_figure_configs_have_the_papers_settings() {
+        let load = |name: &str| {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../configs")
+                .join(name);
+            RunConfig::load(&path, &[]).unwrap()
+        };
+        let r = load("fig6_resnet18_cifar10.toml");
+        assert_eq!(r.train.batch_size, 128);
+        assert_eq!(r.train.steps, 150 * 50_000_u64.div_ceil(128), "150 epochs");
+        assert_eq!(r.noise.off_after_epoch, Some(135));
+        assert_eq!(
+            (r.optim.lr, r.optim.momentum, r.optim.weight_decay),
+            (0.01, 0.9, Some(5e-4))
+        );
+        assert_eq!(r.optim.t_max, Some(150));
+        for (name, epochs, lr) in [
+            ("fig5_lenet_cifar10.toml", 3000, 1e-3),
+            ("fig5_widecnn_cifar10.toml", 550, 5e-3),
+        ] {
+            let c = load(name);
+            assert_eq!(c.train.steps, epochs * 50_000_u64.div_ceil(1024), "{name}");
+            assert_eq!(
+                (c.optim.lr, c.optim.t_max, c.noise.sigma),
+                (lr, Some(epochs), 0.05),
+                "{name}"
+            );
+        }
+        for (name, steps, lr, sigma) in [
+            ("fmnist_mlp1.toml", 10_000, 5e-3, 0.05),
+            ("fig8_mlp2.toml", 10_000, 5e-3, 0.1),
+            ("fig4_mlp3.toml", 10_000, 5e-3, 0.1),
+            ("fig4_mlp4.toml", 20_000, 1e-3, 0.05),
+        ] {
+            let c = load(name);
+            assert_eq!(
+                (
+                    c.train.steps,
+                    c.optim.lr,
+                    c.noise.sigma,
+                    c.data.subset,
+                    c.train.batch_size
+                ),
+                (steps, lr, sigma, 1024, 0),
+                "{name}"
+            );
+        }
+    }
+
     #[test]
     fn defaults_fill_a_minimal_config() {
         let c = RunConfig::parse(MINIMAL, &[]).unwrap();

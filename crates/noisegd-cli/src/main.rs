@@ -132,6 +132,7 @@ enum DataCommand {
 }
 
 fn main() {
+    noisegd::backend::retain_freed_memory();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(

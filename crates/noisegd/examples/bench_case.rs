@@ -157,6 +157,9 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 }
 
 fn main() {
+    if std::env::var_os("NOISEGD_SYSTEM_MALLOC").is_none() {
+        noisegd::backend::retain_freed_memory();
+    }
     let args = match parse_args() {
         Ok(args) => args,
         Err(message) => {

@@ -54,9 +54,9 @@ def ensure_pytorch():
     return python
 
 
-def run_case(cmd):
+def run_case(cmd, env=None):
     """One process; returns its JSON line as a dict, or an error string."""
-    out = subprocess.run(cmd, capture_output=True, text=True)
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if out.returncode != 0:
         return {"error": (out.stderr.strip().splitlines() or ["failed"])[-1]}
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -69,6 +69,8 @@ def main():
     p.add_argument("--quick", action="store_true", help="2 rounds and a quarter of the steps")
     p.add_argument("--cases", default="", help="only cases whose name contains this")
     p.add_argument("--json", type=Path, help="also write every measurement to this file")
+    p.add_argument("--noisegd-threads", type=int, default=0,
+                   help="RAYON_NUM_THREADS for the noisegd processes (default: all cores)")
     args = p.parse_args()
     rounds = 2 if args.quick else args.rounds
 
@@ -89,7 +91,10 @@ def main():
             results = {side: [] for side in sides}
             for _ in range(rounds):
                 for side, cmd in sides.items():
-                    r = run_case(cmd)
+                    env = None
+                    if side == "noisegd" and args.noisegd_threads:
+                        env = dict(os.environ, RAYON_NUM_THREADS=str(args.noisegd_threads))
+                    r = run_case(cmd, env)
                     raw.append({"case": name, "policy": policy, "side": side, **r})
                     results[side].append(r)
             row = {"case": name, "policy": policy}
@@ -104,7 +109,9 @@ def main():
             print(f"{name:>18} {policy:>5}: " + ", ".join(
                 f"{s} {row.get(s, float('nan')):.3f} ms" for s in sides), file=sys.stderr)
 
+    threads = args.noisegd_threads or os.cpu_count()
     print(f"\nMachine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
+          f"noisegd on {threads} thread(s); "
           f"median over {rounds} alternating rounds of per-process medians.\n")
     head = "| case | policy | noisegd ms | overhead | peak MiB |"
     rule = "|---|---|---:|---:|---:|"

@@ -268,3 +268,32 @@ fn resume_refuses_a_directory_without_a_run_and_a_diverged_run() {
         "a config and --resume together are refused"
     );
 }
+
+#[test]
+fn experiments_without_checkpoints_resume_by_running_again_to_the_same_numbers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("lasso.toml");
+    fs::write(
+        &cfg,
+        "experiment = \"lasso\"\nseed = 1\n[noise]\npolicy = \"layer\"\nsigma = 0.3\n[optim]\nlr = 0.01\n[train]\nsteps = 300\nlog_every = 50\n[lasso]\nn = 20\nd = 40\nsparsity = 3\n",
+    )
+    .unwrap();
+    let dir = tmp.path().join("lasso");
+    let o = output(&[
+        "run",
+        cfg.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let expected = fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    // As a kill leaves it: no summary, a metrics file cut mid-row.
+    fs::remove_file(dir.join("summary.json")).unwrap();
+    fs::write(dir.join("metrics.csv"), &expected[..expected.len() / 2]).unwrap();
+    resume_ok(&dir);
+    assert_eq!(
+        fs::read_to_string(dir.join("metrics.csv")).unwrap(),
+        expected
+    );
+}

@@ -11,6 +11,7 @@ use noisegd::models::network::ModelKind;
 use noisegd::noise::NoiseConfig;
 use noisegd::optim::OptimConfig;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The experiments this tool can run.
@@ -76,6 +77,35 @@ pub struct RunConfig {
     /// Settings of the `fig2` experiment.
     #[serde(default)]
     pub fig2: Fig2Config,
+    /// Published numbers to print beside the measured ones in sweep reports.
+    #[serde(default, skip_serializing_if = "ReferenceConfig::is_empty")]
+    pub reference: ReferenceConfig,
+}
+
+/// The `[reference]` table: numbers from a paper, printed beside the measured mean ± s.e.m. by
+/// `noisegd sweep` / `noisegd report`. Each figure of `summary.json` maps a sweep group's label
+/// (as the report writes it, e.g. `"policy=layer"` or `"policy=all sigma=0.05"`) to a value:
+///
+/// ```toml
+/// [reference]
+/// source = "Orvieto et al. 2023, Fig. 7, read off the figure"
+/// test_accuracy = { "policy=none" = 0.775, "policy=layer" = 0.797, "policy=all" = 0.792 }
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceConfig {
+    /// Where the numbers come from.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub source: String,
+    /// figure → group label → value.
+    #[serde(flatten)]
+    pub figures: BTreeMap<String, BTreeMap<String, f64>>,
+}
+
+impl ReferenceConfig {
+    /// No reference numbers.
+    pub fn is_empty(&self) -> bool {
+        self.source.is_empty() && self.figures.is_empty()
+    }
 }
 
 /// The `[width]` table. σ values are the project's (`all`: per-weight std σ/√M, `layer`: σ on
@@ -605,6 +635,11 @@ impl RunConfig {
     /// Range checks across all tables.
     pub fn validate(&self) -> Result<()> {
         self.noise.validate()?;
+        for (figure, values) in &self.reference.figures {
+            if let Some((group, v)) = values.iter().find(|(_, v)| !v.is_finite()) {
+                bail!("invalid value for `reference.{figure}.\"{group}\"`: must be a finite number, found {v}");
+            }
+        }
         self.optim.validate()?;
         let t = &self.train;
         if t.steps == 0 {

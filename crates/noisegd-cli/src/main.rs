@@ -92,7 +92,7 @@ enum Command {
     },
     /// Aggregate finished runs (mean ± s.e.m. over seeds, grouped by the config values that differ).
     #[command(
-        after_help = "Example:\n  noisegd report sweeps/lasso runs/extra-run --out sweeps/lasso-report"
+        after_help = "Example:\n  noisegd report sweeps/lasso runs/extra-run --out sweeps/lasso-report\n  noisegd report sweeps/fmnist_mlp1 --reference configs/fmnist_mlp1.toml"
     )]
     Report {
         /// Directories holding run directories (searched recursively).
@@ -104,6 +104,10 @@ enum Command {
         /// Summary figure for the table and plots (repeatable; default: the main ones present).
         #[arg(long = "figure")]
         figures: Vec<String>,
+        /// Print the published numbers of this config's [reference] table beside the measured
+        /// ones (default: the runs' own [reference] tables).
+        #[arg(long, value_name = "CONFIG")]
+        reference: Option<PathBuf>,
     },
     /// Data sets: where noisegd finds them and whether they are intact.
     #[command(after_help = "Example:\n  noisegd data check ~/data")]
@@ -235,9 +239,18 @@ fn real_main() -> Result<()> {
             println!("sweep finished; report: {}", report.display());
             Ok(())
         }
-        Command::Report { dirs, out, figures } => {
+        Command::Report {
+            dirs,
+            out,
+            figures,
+            reference,
+        } => {
             let out = out.unwrap_or_else(|| dirs[0].clone());
-            let report = sweep::aggregate::report(&dirs, &out, &figures)?;
+            let reference = match reference {
+                Some(path) => sweep::aggregate::reference_from(&path)?,
+                None => Default::default(),
+            };
+            let report = sweep::aggregate::report(&dirs, &out, &figures, &reference)?;
             println!("report: {}", report.display());
             Ok(())
         }

@@ -127,7 +127,9 @@ pub fn find_runs(roots: &[PathBuf]) -> Result<(Vec<RunRecord>, Vec<PathBuf>)> {
             anyhow::bail!("{} is not a directory of runs", dir.display());
         }
         if dir.join("config.toml").is_file() {
-            if dir.join("summary.json").is_file() {
+            // Only runs that finished are averaged; interrupted, killed and diverged ones are
+            // listed as left out.
+            if crate::run::RunDir::status(&dir).as_deref() == Some("finished") {
                 runs.push(read_run(&dir)?);
             } else {
                 unfinished.push(dir);
@@ -217,9 +219,35 @@ fn label(key: &[(String, String)]) -> String {
         .join(" ")
 }
 
+/// The `[reference]` table of a config file, flattened as run configs are
+/// (`reference.<figure>.<group label>`), for [`report`].
+pub fn reference_from(config: &Path) -> Result<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(config)
+        .with_context(|| format!("cannot read {}", config.display()))?;
+    let table: toml::Table = text
+        .parse()
+        .with_context(|| format!("{} is not valid TOML", config.display()))?;
+    let Some(reference) = table.get("reference") else {
+        anyhow::bail!(
+            "{} has no [reference] table (see configs/fmnist_mlp1.toml for one)",
+            config.display()
+        );
+    };
+    let mut out = BTreeMap::new();
+    flatten_toml("reference", reference, &mut out);
+    Ok(out)
+}
+
 /// Aggregates the runs under `roots` into `out`; `figures` picks the table's and plots' figures
-/// (default: the preferred ones present). Returns the path of `sweep.md`.
-pub fn report(roots: &[PathBuf], out: &Path, figures: &[String]) -> Result<PathBuf> {
+/// (default: the preferred ones present). Published numbers come from `reference` (see
+/// [`reference_from`]), else from the runs' own `[reference]` tables. Returns the path of
+/// `sweep.md`.
+pub fn report(
+    roots: &[PathBuf],
+    out: &Path,
+    figures: &[String],
+    reference: &BTreeMap<String, String>,
+) -> Result<PathBuf> {
     let (runs, unfinished) = find_runs(roots)?;
     if runs.is_empty() {
         anyhow::bail!(
@@ -305,28 +333,69 @@ pub fn report(roots: &[PathBuf], out: &Path, figures: &[String]) -> Result<PathB
         }
     )?;
     if !unfinished.is_empty() {
-        writeln!(md, "Unfinished runs, left out ({}):\n", unfinished.len())?;
+        writeln!(
+            md,
+            "Runs left out: unfinished, interrupted or diverged ({}):\n",
+            unfinished.len()
+        )?;
         for u in &unfinished {
             writeln!(md, "- `{}`", u.display())?;
         }
         md.push('\n');
     }
+    // Published numbers from the configs' [reference] tables, keyed by figure and group label.
+    let given = reference;
+    let reference = |members: &[&RunRecord], figure: &str, label: &str| {
+        let key = format!("reference.{figure}.{label}");
+        given
+            .get(&key)
+            .or_else(|| members.first().and_then(|r| r.params.get(&key)))
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    let with_reference: Vec<bool> = shown
+        .iter()
+        .map(|f| {
+            groups
+                .iter()
+                .any(|(k, m)| reference(m, f, &label(k)).is_some())
+        })
+        .collect();
     let mut head = String::from("| group |");
     let mut rule = String::from("|---|");
-    for f in &shown {
+    for (f, has_ref) in shown.iter().zip(&with_reference) {
         write!(head, " {f} |")?;
         rule.push_str("---:|");
+        if *has_ref {
+            write!(head, " {f} (reference) |")?;
+            rule.push_str("---:|");
+        }
     }
     writeln!(md, "{head}\n{rule}")?;
     for (key, members) in &groups {
         let mut line = format!("| {} |", label(key));
-        for f in &shown {
+        for (f, has_ref) in shown.iter().zip(&with_reference) {
             match stats(members, f) {
                 Some(s) => write!(line, " {:.4} ± {:.4} (n={}) |", s.mean, s.sem, s.n)?,
                 None => line.push_str(" – |"),
             }
+            if *has_ref {
+                match reference(members, f, &label(key)) {
+                    Some(v) => write!(line, " {v} |")?,
+                    None => line.push_str(" – |"),
+                }
+            }
         }
         writeln!(md, "{line}")?;
+    }
+    let sources: BTreeSet<&String> = match given.get("reference.source") {
+        Some(source) => BTreeSet::from([source]),
+        None => runs
+            .iter()
+            .filter_map(|r| r.params.get("reference.source"))
+            .collect(),
+    };
+    for source in sources {
+        writeln!(md, "\nReference numbers: {source}.")?;
     }
     writeln!(md, "\nEvery figure of every group: `sweep.csv`.\n")?;
 
@@ -582,7 +651,7 @@ mod tests {
         let root = tmp.path();
         let metrics = "step,method,train_loss\n1,pgd,1.0\n10,pgd,0.5\n";
         let cfg = |policy: &str, sigma: f64, seed: u64| {
-            format!("experiment = \"lasso\"\nseed = {seed}\n[noise]\npolicy = \"{policy}\"\nsigma = {sigma}\n[train]\nsteps = 10\n")
+            format!("experiment = \"lasso\"\nseed = {seed}\n[noise]\npolicy = \"{policy}\"\nsigma = {sigma}\n[train]\nsteps = 10\n[reference]\nsource = \"the paper\"\ntest_accuracy = {{ \"policy=layer\" = 0.85 }}\n")
         };
         // layer σ=0.1: accuracies 0.8, 0.9, 1.0 over three seeds; all σ=0.1: 0.5, 0.7.
         for (seed, acc) in [(0, 0.8), (1, 0.9), (2, 1.0)] {
@@ -604,9 +673,20 @@ mod tests {
             );
         }
         fake_run(root, "killed", &cfg("all", 0.1, 9), "", "step\n");
+        fake_run(
+            root,
+            "stopped",
+            &cfg("all", 0.1, 8),
+            "{\"status\": \"interrupted\"}",
+            "step\n",
+        );
         let (runs, unfinished) = find_runs(&[root.to_path_buf()]).unwrap();
         assert_eq!(runs.len(), 5);
-        assert_eq!(unfinished.len(), 1);
+        assert_eq!(
+            unfinished.len(),
+            2,
+            "killed and interrupted runs are left out"
+        );
         let l0 = runs.iter().find(|r| r.dir.ends_with("l0")).unwrap();
         assert_eq!(
             l0.summary.get("nested.x"),
@@ -626,20 +706,46 @@ mod tests {
         assert!((s.mean - 0.9).abs() < 1e-12 && (s.sem - 0.1 / 3f64.sqrt()).abs() < 1e-12);
 
         let out = root.join("report");
-        let md =
-            std::fs::read_to_string(report(&[root.to_path_buf()], &out, &[]).unwrap()).unwrap();
+        let md = std::fs::read_to_string(
+            report(&[root.to_path_buf()], &out, &[], &BTreeMap::new()).unwrap(),
+        )
+        .unwrap();
         assert!(
             md.contains("5 finished runs in 2 groups (2 or 3 seeds per group)"),
             "{md}"
         );
         assert!(
-            md.contains("| policy=layer | 0.9000 ± 0.0577 (n=3) |"),
+            md.contains("| test_accuracy | test_accuracy (reference) |"),
             "{md}"
         );
         assert!(
-            md.contains("| policy=all | 0.6000 ± 0.1000 (n=2) |"),
+            md.contains("| policy=layer | 0.9000 ± 0.0577 (n=3) | 0.85 |"),
             "{md}"
         );
+        assert!(
+            md.contains("| policy=all | 0.6000 ± 0.1000 (n=2) | – |"),
+            "{md}"
+        );
+        assert!(md.contains("Reference numbers: the paper."), "{md}");
+        // Numbers given with --reference take the place of the runs' own.
+        let given = root.join("given.toml");
+        std::fs::write(
+            &given,
+            "[reference]\nsource = \"another paper\"\ntest_accuracy = { \"policy=all\" = 0.5 }\n",
+        )
+        .unwrap();
+        let reference = reference_from(&given).unwrap();
+        let md = std::fs::read_to_string(
+            report(&[root.to_path_buf()], &root.join("again"), &[], &reference).unwrap(),
+        )
+        .unwrap();
+        assert!(
+            md.contains("| policy=all | 0.6000 ± 0.1000 (n=2) | 0.5 |"),
+            "{md}"
+        );
+        assert!(md.contains("Reference numbers: another paper."), "{md}");
+        let e = reference_from(&root.join("l0/config.toml").with_file_name("nothing.toml"));
+        assert!(e.is_err());
         assert!(md.contains("killed"), "unfinished runs are listed: {md}");
         let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
         assert!(
@@ -653,9 +759,14 @@ mod tests {
     #[test]
     fn an_empty_directory_is_an_error_that_says_what_is_missing() {
         let tmp = tempfile::tempdir().unwrap();
-        let e = report(&[tmp.path().to_path_buf()], tmp.path(), &[])
-            .unwrap_err()
-            .to_string();
+        let e = report(
+            &[tmp.path().to_path_buf()],
+            tmp.path(),
+            &[],
+            &BTreeMap::new(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("no finished runs"), "{e}");
     }
 }

@@ -225,7 +225,12 @@ pub fn run(plan: &SweepPlan) -> Result<PathBuf> {
     if crate::interrupt::requested() {
         eprintln!("sweep interrupted: run the same command again to resume the unfinished cells");
     }
-    let report = aggregate::report(std::slice::from_ref(&plan.out), &plan.out, &[])?;
+    let report = aggregate::report(
+        std::slice::from_ref(&plan.out),
+        &plan.out,
+        &[],
+        &Default::default(),
+    )?;
     let failures = failures.into_inner().expect("workers are done");
     if !failures.is_empty() {
         bail!(

@@ -335,6 +335,55 @@ mod tests {
         }
     }
 
+    /// A BatchNorm between two steps: its running statistics are part of the checkpoint.
+    #[derive(burn::module::Module, Debug)]
+    struct Normed {
+        bn: burn::nn::BatchNorm,
+    }
+
+    #[test]
+    fn batchnorm_running_statistics_travel_with_the_checkpoint() {
+        let device = Device::flex().autodiff();
+        let build = || Normed {
+            bn: burn::nn::BatchNormConfig::new(3).init(&device),
+        };
+        let mut model = build();
+        let mut pgd = NoiseInjection::new(
+            &model,
+            NoiseConfig::all(0.1),
+            BaseOptimizer::new(&OptimConfig::sgd(0.1), 10).unwrap(),
+            0,
+            10,
+        )
+        .unwrap();
+        let x = crate::models::gaussian([8, 3, 5], 2.0, 1, 0, &device).add_scalar(1.5);
+        for _ in 0..3 {
+            let (next, _) = pgd
+                .step(model, |m: &Normed| {
+                    m.bn.forward(x.clone()).powf_scalar(3.0).mean().reshape([1])
+                })
+                .unwrap();
+            model = next;
+        }
+        let stats = crate::batchnorm::RunningStats::capture(&model).values();
+        assert!(
+            stats
+                .iter()
+                .any(|(_, v)| v.iter().any(|x| (x - 1.0).abs() > 1e-3 && x.abs() > 1e-3)),
+            "the steps moved the running statistics: {stats:?}"
+        );
+        let ckpt = Checkpoint::decode(
+            &Checkpoint::capture(&model, &pgd, vec![]).unwrap().encode(),
+            Path::new("x"),
+        )
+        .unwrap();
+        let loaded = ckpt.load_model(build()).unwrap();
+        assert_eq!(
+            crate::batchnorm::RunningStats::capture(&loaded).values(),
+            stats
+        );
+    }
+
     #[test]
     fn damaged_or_truncated_files_are_refused_with_the_path() {
         let device = Device::flex().autodiff();

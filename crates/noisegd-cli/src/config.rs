@@ -608,6 +608,19 @@ impl RunConfig {
         Ok(config)
     }
 
+    /// The same config with `data.path` and `data.dir` made absolute (against the working
+    /// directory), so that it can be written anywhere and loaded again.
+    pub fn with_absolute_paths(mut self) -> Result<Self> {
+        for p in [&mut self.data.path, &mut self.data.dir]
+            .into_iter()
+            .flatten()
+        {
+            *p = std::path::absolute(&*p)
+                .with_context(|| format!("cannot make {} absolute", p.display()))?;
+        }
+        Ok(self)
+    }
+
     /// Like [`RunConfig::load`] from a string.
     pub fn parse(text: &str, overrides: &[String]) -> Result<Self> {
         // Deserializing the text itself keeps the line and column of a bad key in the message;

@@ -451,6 +451,9 @@ fn a_sweep_runs_every_cell_skips_finished_ones_and_aggregates() {
                 "{resolved}"
             );
             assert!(resolved.contains("steps = 300"), "{resolved}");
+            // The cell ran from the snapshot the sweep took at its start.
+            let snapshot = out.join(format!("configs/noise.policy={policy},seed={seed}.toml"));
+            assert_eq!(fs::read_to_string(snapshot).unwrap(), resolved);
         }
     }
     let md = fs::read_to_string(out.join("sweep.md")).unwrap();

@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! SWEEP/sweep.toml                      the command's grid, seeds and config, for the record
+//! SWEEP/configs/<cell>.toml             each cell's resolved config, which its run reads
 //! SWEEP/<key=value,...,seed=S>/         one run directory per cell
 //! SWEEP/logs/<cell>.log                 the child's stdout and stderr
 //! SWEEP/sweep.md, sweep.csv, *.svg/png  the aggregate (also `noisegd report SWEEP`)
@@ -160,13 +161,24 @@ fn finished(dir: &Path) -> bool {
 pub fn run(plan: &SweepPlan) -> Result<PathBuf> {
     let base = RunConfig::load(&plan.config, &plan.set)?;
     let cells = cells(&plan.axes, base.seed, plan.seeds);
-    // Check every cell's config before starting any run, so a typo in the grid costs nothing.
+    // Resolve every cell's config now: a typo in the grid costs nothing, and the cells run from
+    // these snapshots, so editing the base config while the sweep runs changes nothing.
+    let mut resolved = Vec::with_capacity(cells.len());
     for cell in &cells {
-        RunConfig::load(&plan.config, &cell.overrides(&plan.set))
+        let config = RunConfig::load(&plan.config, &cell.overrides(&plan.set))
+            .and_then(|c| c.with_absolute_paths())
             .with_context(|| format!("in sweep cell {}", cell.name()))?;
+        resolved.push(config.to_toml()?);
     }
-    std::fs::create_dir_all(plan.out.join("logs"))
-        .with_context(|| format!("cannot create sweep directory {}", plan.out.display()))?;
+    let snapshots = plan.out.join("configs");
+    for dir in [plan.out.join("logs"), snapshots.clone()] {
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create sweep directory {}", dir.display()))?;
+    }
+    for (cell, text) in cells.iter().zip(&resolved) {
+        let path = snapshots.join(format!("{}.toml", cell.name()));
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
     let record = SweepRecord {
         config: plan.config.display().to_string(),
         set: &plan.set,
@@ -249,8 +261,13 @@ pub fn run(plan: &SweepPlan) -> Result<PathBuf> {
 /// directory without a run's config.toml is moved aside, not deleted, and the cell starts afresh.
 fn run_cell(exe: &Path, plan: &SweepPlan, cell: &Cell) -> Result<()> {
     let dir = plan.out.join(cell.name());
+    let snapshot = plan
+        .out
+        .join("configs")
+        .join(format!("{}.toml", cell.name()));
     // Resume only the very run this cell asks for: a base config edited since moves it aside.
-    let wanted = RunConfig::load(&plan.config, &cell.overrides(&plan.set))?.to_toml()?;
+    let wanted = std::fs::read_to_string(&snapshot)
+        .with_context(|| format!("cannot read {}", snapshot.display()))?;
     let resume = std::fs::read_to_string(dir.join("config.toml")).is_ok_and(|t| t == wanted);
     if dir.exists() && !resume {
         let aside = plan
@@ -270,11 +287,7 @@ fn run_cell(exe: &Path, plan: &SweepPlan, cell: &Cell) -> Result<()> {
     if resume {
         command.arg("--resume").arg(&dir);
     } else {
-        command.arg(&plan.config);
-        for o in cell.overrides(&plan.set) {
-            command.arg("--set").arg(o);
-        }
-        command.arg("--out").arg(&dir);
+        command.arg(&snapshot).arg("--out").arg(&dir);
     }
     let status = command
         .stdout(log.try_clone()?)

@@ -81,7 +81,7 @@ fn parse_args() -> Result<Args, String> {
             }
             other => {
                 return Err(format!(
-                    "unknown flag {other}; expected --model mlp1|lenet|widecnn|widecnn_paper|diag, --policy, --batch, --n, --d, --warmup, --steps, --sigma"
+                    "unknown flag {other}; expected --model mlp1|mlp2|mlp3|mlp4|lenet|widecnn|widecnn_paper|diag, --policy, --batch, --n, --d, --warmup, --steps, --sigma"
                 ))
             }
         }
@@ -169,15 +169,21 @@ fn main() {
     };
     let device = Device::flex().autodiff();
     let (label, mut times) = match args.model.as_str() {
-        "mlp1" => {
+        "mlp1" | "mlp2" | "mlp3" | "mlp4" => {
             let b = args.batch;
             let x =
                 Tensor::<2>::from_data(TensorData::new(pseudo_data(b * 784), [b, 784]), &device);
             let labels: Vec<i64> = (0..b as i64).map(|i| i % 10).collect();
             let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [b]), &device);
-            let model: Mlp = MlpConfig::mlp1().init(0, &device);
+            let config = match args.model.as_str() {
+                "mlp1" => MlpConfig::mlp1(),
+                "mlp2" => MlpConfig::mlp2(),
+                "mlp3" => MlpConfig::mlp3(),
+                _ => MlpConfig::mlp4(),
+            };
+            let model: Mlp = config.init(0, &device);
             let times = time_steps(model, &args, |m: &Mlp| m.loss(x.clone(), y.clone()));
-            (format!("mlp1 batch {b}"), times)
+            (format!("{} batch {b}", args.model), times)
         }
         "lenet" | "widecnn" | "widecnn_paper" => {
             // CIFAR-10 geometry; `widecnn` is the official code's 32-128-128-128 CIFARCNN2 (the

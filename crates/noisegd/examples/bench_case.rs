@@ -81,7 +81,7 @@ fn parse_args() -> Result<Args, String> {
             }
             other => {
                 return Err(format!(
-                    "unknown flag {other}; expected --model mlp1|mlp2|mlp3|mlp4|lenet|widecnn|widecnn_paper|diag, --policy, --batch, --n, --d, --warmup, --steps, --sigma"
+                    "unknown flag {other}; expected --model mlp1|mlp2|mlp3|mlp4|lenet|widecnn|widecnn_paper|resnet18|diag, --policy, --batch, --n, --d, --warmup, --steps, --sigma"
                 ))
             }
         }
@@ -185,12 +185,13 @@ fn main() {
             let times = time_steps(model, &args, |m: &Mlp| m.loss(x.clone(), y.clone()));
             (format!("{} batch {b}", args.model), times)
         }
-        "lenet" | "widecnn" | "widecnn_paper" => {
+        "lenet" | "widecnn" | "widecnn_paper" | "resnet18" => {
             // CIFAR-10 geometry; `widecnn` is the official code's 32-128-128-128 CIFARCNN2 (the
             // baseline's 4-conv CNN), `widecnn_paper` the paper's 32-64-128-128.
             let kind = match args.model.as_str() {
                 "lenet" => ModelKind::Lenet,
                 "widecnn" => ModelKind::WideCnnCode,
+                "resnet18" => ModelKind::Resnet18,
                 _ => ModelKind::WideCnn,
             };
             let b = args.batch;

@@ -80,8 +80,8 @@ fn status(dir: &Path) -> Option<String> {
     Some(s["status"].as_str().unwrap().to_string())
 }
 
-fn uninterrupted(tmp: &Path, cfg: &Path) -> String {
-    let dir = tmp.join("straight");
+/// Runs `cfg` to the end in `dir`; returns its metrics.csv.
+fn run_to_end(cfg: &Path, dir: &Path) -> String {
     let o = output(&[
         "run",
         cfg.to_str().unwrap(),
@@ -91,6 +91,10 @@ fn uninterrupted(tmp: &Path, cfg: &Path) -> String {
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     fs::read_to_string(dir.join("metrics.csv")).unwrap()
+}
+
+fn uninterrupted(tmp: &Path, cfg: &Path) -> String {
+    run_to_end(cfg, &tmp.join("straight"))
 }
 
 fn resume_ok(dir: &Path) -> String {
@@ -279,15 +283,7 @@ fn experiments_without_checkpoints_resume_by_running_again_to_the_same_numbers()
     )
     .unwrap();
     let dir = tmp.path().join("lasso");
-    let o = output(&[
-        "run",
-        cfg.to_str().unwrap(),
-        "--quiet",
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let expected = fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    let expected = run_to_end(&cfg, &dir);
     // As a kill leaves it: no summary, a metrics file cut mid-row.
     fs::remove_file(dir.join("summary.json")).unwrap();
     fs::write(dir.join("metrics.csv"), &expected[..expected.len() / 2]).unwrap();

@@ -15,6 +15,7 @@ pub mod checkpoint;
 pub mod data;
 pub mod diagnostics;
 pub mod error;
+pub mod kernels;
 pub mod models;
 pub mod noise;
 pub mod optim;

@@ -104,7 +104,7 @@ impl WideCnn {
         for conv in &self.convs {
             h = pool2(relu(conv.forward(h)));
         }
-        self.fc.forward(super::spatial_mean(h))
+        crate::kernels::linear_layer(&self.fc, super::spatial_mean(h))
     }
 }
 

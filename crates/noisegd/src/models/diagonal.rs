@@ -50,7 +50,7 @@ pub trait LinearPredictor {
     /// Predictions `Xβ` for `x` of shape `[n, d]`.
     fn forward(&self, x: Tensor<2>) -> Tensor<1> {
         let d = x.dims()[1];
-        x.matmul(self.beta().reshape([d, 1])).flatten(0, 1)
+        crate::kernels::matmul(x, self.beta().reshape([d, 1])).flatten(0, 1)
     }
 
     /// The square loss `(1/2n)‖y − Xβ‖²`.

@@ -38,7 +38,7 @@ impl GroupedNet {
     /// Predictions for `x` of shape `[n, groups·k]` whose columns are the blocks `X_j` in order.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<1> {
         let p = x.dims()[1];
-        x.matmul(self.beta().reshape([p, 1])).flatten(0, 1)
+        crate::kernels::matmul(x, self.beta().reshape([p, 1])).flatten(0, 1)
     }
 
     /// The square loss `(1/2n)‖y − Φ‖²`.

@@ -6,6 +6,7 @@
 //! first convolution and first linear layer change).
 
 use super::{Classifier, SeededInit};
+use crate::kernels::linear_layer;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::Linear;
@@ -94,9 +95,9 @@ impl LeNet {
     /// Logits for images `[batch, channels, height, width]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         let features = self.features(x).flatten::<2>(1, 3);
-        let h = relu(self.fc1.forward(features));
-        let h = relu(self.fc2.forward(h));
-        self.fc3.forward(h)
+        let h = relu(linear_layer(&self.fc1, features));
+        let h = relu(linear_layer(&self.fc2, h));
+        linear_layer(&self.fc3, h)
     }
 }
 

@@ -3,6 +3,7 @@
 //! tensors) and an MLP for MNIST-1D.
 
 use super::{Classifier, SeededInit};
+use crate::kernels::linear_layer;
 use burn::module::Module;
 use burn::nn::Linear;
 use burn::tensor::activation::relu;
@@ -85,7 +86,7 @@ impl Mlp {
         let last = self.layers.len() - 1;
         let mut h = x;
         for (i, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(h);
+            h = linear_layer(layer, h);
             if i < last {
                 h = relu(h);
             }

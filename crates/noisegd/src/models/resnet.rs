@@ -172,7 +172,7 @@ impl ResNet {
         {
             h = block.forward(h);
         }
-        self.linear.forward(super::spatial_mean(h))
+        crate::kernels::linear_layer(&self.linear, super::spatial_mean(h))
     }
 }
 

@@ -4,7 +4,6 @@ use super::schedule::{LrSchedule, LrScheduleKind, ScheduleUnit};
 use crate::error::{Error, Result};
 use burn::module::Module;
 use burn::optim::decay::WeightDecayConfig;
-use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use serde::{Deserialize, Serialize};
 
@@ -174,17 +173,12 @@ impl BaseOptimizer {
         let wd = config.effective_weight_decay();
         let decay = (wd > 0.0).then(|| WeightDecayConfig::new(wd as f32));
         let inner = match config.name {
-            OptimName::Sgd => {
-                let momentum = (config.momentum > 0.0).then_some(MomentumConfig {
-                    momentum: config.momentum,
-                    dampening: config.dampening,
-                    nesterov: config.nesterov,
-                });
-                SgdConfig::new()
-                    .with_momentum(momentum)
-                    .with_weight_decay(decay)
-                    .init()
-            }
+            OptimName::Sgd => ModuleOptimizer::from(super::sgd::FusedSgd {
+                weight_decay: wd,
+                momentum: config.momentum,
+                dampening: config.dampening,
+                nesterov: config.nesterov,
+            }),
             OptimName::Adam => AdamConfig::new()
                 .with_beta_1(config.beta1 as f32)
                 .with_beta_2(config.beta2 as f32)

@@ -7,6 +7,7 @@
 
 mod base;
 pub mod schedule;
+mod sgd;
 
 pub use base::{BaseOptimizer, OptimConfig, OptimName};
 pub use schedule::{LrSchedule, LrScheduleKind, ScheduleUnit};

@@ -1,0 +1,101 @@
+//! SGD with PyTorch's rule (momentum, dampening, Nesterov, L2 weight decay), stepped by the fused
+//! kernel of [`crate::kernels::update`] instead of burn-optim's chain of tensor operations.
+
+use crate::kernels::update::{self, SgdRule};
+use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
+use burn::tensor::{DType, Device, Tensor};
+
+/// The update rule; the learning rate comes with each step.
+#[derive(Clone, Debug)]
+pub struct FusedSgd {
+    pub weight_decay: f64,
+    pub momentum: f64,
+    pub dampening: f64,
+    pub nesterov: bool,
+}
+
+/// A parameter's momentum buffer (absent without momentum).
+#[derive(Clone)]
+pub struct FusedSgdState<const D: usize> {
+    pub velocity: Tensor<D>,
+}
+
+// Written out because `#[derive(RecordState)]` only expands inside burn-optim.
+impl<const D: usize> RecordState for FusedSgdState<D> {
+    fn state_flatten(&self, prefix: &str, out: &mut StateSink) {
+        out.push_tensor(prefix, "velocity", self.velocity.to_data());
+    }
+
+    fn state_unflatten(prefix: &str, src: &mut StateSource, device: &Device) -> Option<Self> {
+        let data = src.take_tensor(prefix, "velocity")?;
+        (data.shape().len() == D).then(|| Self {
+            velocity: Tensor::from_data(data, device),
+        })
+    }
+}
+
+impl Optimizer for FusedSgd {
+    type State<const D: usize> = FusedSgdState<D>;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        let rule = SgdRule {
+            lr: lr as f32,
+            weight_decay: self.weight_decay as f32,
+            momentum: self.momentum as f32,
+            dampening: self.dampening as f32,
+            nesterov: self.nesterov,
+        };
+        if tensor.dtype() != DType::F32 || grad.dtype() != DType::F32 {
+            return self.step_with_tensor_ops(rule, tensor, grad, state);
+        }
+        if self.momentum == 0.0 {
+            return (update::sgd(tensor, grad, rule), None);
+        }
+        let velocity = state.map(|s| s.velocity);
+        let (tensor, velocity) = update::sgd_momentum(tensor, grad, velocity, rule);
+        (tensor, Some(FusedSgdState { velocity }))
+    }
+
+    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
+        FusedSgdState {
+            velocity: state.velocity.to_device(device),
+        }
+    }
+}
+
+impl FusedSgd {
+    /// The same rule with tensor operations, for dtypes the fused kernel does not take.
+    fn step_with_tensor_ops<const D: usize>(
+        &self,
+        rule: SgdRule,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<FusedSgdState<D>>,
+    ) -> (Tensor<D>, Option<FusedSgdState<D>>) {
+        let grad = grad + tensor.clone().mul_scalar(rule.weight_decay);
+        if self.momentum == 0.0 {
+            return (tensor - grad.mul_scalar(rule.lr), None);
+        }
+        let velocity = match state {
+            None => grad.clone(),
+            Some(s) => {
+                s.velocity.mul_scalar(rule.momentum) + grad.clone().mul_scalar(1.0 - rule.dampening)
+            }
+        };
+        let step = if rule.nesterov {
+            grad + velocity.clone().mul_scalar(rule.momentum)
+        } else {
+            velocity.clone()
+        };
+        (
+            tensor - step.mul_scalar(rule.lr),
+            Some(FusedSgdState { velocity }),
+        )
+    }
+}

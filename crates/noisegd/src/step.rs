@@ -20,6 +20,7 @@
 use crate::batchnorm::{BatchNormPolicy, RunningStats};
 use crate::error::{Error, Result};
 use crate::noise::draw::StepNoise;
+use crate::noise::rng::{fill_normal, NoiseKey};
 use crate::noise::{NoiseConfig, Plan};
 use crate::optim::BaseOptimizer;
 use crate::params::ParamGroups;
@@ -47,11 +48,73 @@ pub struct StepReport {
 
 /// The perturbed clone of `model` for `plan`: every parameter of a targeted group becomes
 /// `w + sign·std·ε` as a fresh leaf with the same `ParamId`; all others are shared, untouched.
+/// The noise is generated straight into the perturbed copy ([`crate::kernels::perturb`]); the
+/// numbers are those of [`StepNoise::draw`] added by [`perturb_with`], bit for bit.
 pub fn perturb<M: Module>(model: &M, groups: &ParamGroups, plan: &Plan, seed: u64, sign: f32) -> M {
     if plan.targets.is_empty() {
         return model.clone();
     }
-    perturb_with(model, StepNoise::draw(groups, plan, seed), sign)
+    let noise = StepNoise::streams(groups, plan, seed)
+        .map(|(id, _, key, std)| (id, (key, sign * std)))
+        .collect();
+    model.clone().map(&mut Perturber { noise })
+}
+
+struct Perturber {
+    noise: HashMap<ParamId, (NoiseKey, f32)>,
+}
+
+impl ModuleMapper for Perturber {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let Some(&(key, std)) = self.noise.get(&param.id) else {
+            return param;
+        };
+        param.map(|tensor| {
+            let leaf = LeafKind::of(&tensor);
+            let clean = tensor.inner();
+            let moved = crate::kernels::perturb::noisy_copy(clean.clone(), key, std)
+                .unwrap_or_else(|| {
+                    let mut eps = vec![0f32; clean.shape().num_elements()];
+                    fill_normal(key, 0, std, &mut eps);
+                    let eps = Tensor::<D>::from_data(
+                        TensorData::new(eps, clean.shape()),
+                        &clean.device(),
+                    );
+                    clean + eps
+                });
+            leaf.wrap(moved)
+        })
+    }
+}
+
+/// Whether a parameter tensor was an autodiff leaf that requires its gradient, so that its
+/// perturbed replacement (computed on the inner backend) can be made the same kind of leaf.
+struct LeafKind {
+    autodiff: bool,
+    require_grad: bool,
+}
+
+impl LeafKind {
+    fn of<const D: usize>(tensor: &Tensor<D>) -> Self {
+        Self {
+            autodiff: tensor.is_autodiff(),
+            require_grad: tensor.is_require_grad(),
+        }
+    }
+
+    fn wrap<const D: usize>(&self, moved: Tensor<D>) -> Tensor<D> {
+        // A model without autodiff (e.g. `model.valid()` for loss-only evaluations) stays
+        // without it, so that BatchNorm keeps its inference mode.
+        if !self.autodiff {
+            return moved;
+        }
+        let moved = moved.autodiff();
+        if self.require_grad {
+            moved.require_grad()
+        } else {
+            moved
+        }
+    }
 }
 
 /// The perturbed clone of `model` with noise already drawn: `w + ε` (`sign = 1`) or `w − ε`.
@@ -78,12 +141,10 @@ impl ModuleMapper for Displacer {
         };
         let scale = self.scale;
         param.map(|tensor| {
-            let require_grad = tensor.is_require_grad();
-            let autodiff = tensor.is_autodiff();
+            let leaf = LeafKind::of(&tensor);
             let shape = tensor.shape();
             // `w ± ε` is a new tensor computed on the inner backend: the clean `w` is only read,
-            // never written, and the result becomes a fresh autodiff leaf. (Measured faster than
-            // copying `w` out and adding the noise in place: one fewer pass over memory.)
+            // never written, and the result becomes a fresh autodiff leaf.
             let clean = tensor.inner();
             let eps = Tensor::<D>::from_data(TensorData::new(eps, shape), &clean.device());
             let moved = if scale == 1.0 {
@@ -93,17 +154,7 @@ impl ModuleMapper for Displacer {
             } else {
                 clean + eps.mul_scalar(scale)
             };
-            // A model without autodiff (e.g. `model.valid()` for loss-only evaluations) stays
-            // without it, so that BatchNorm keeps its inference mode.
-            if !autodiff {
-                return moved;
-            }
-            let moved = moved.autodiff();
-            if require_grad {
-                moved.require_grad()
-            } else {
-                moved
-            }
+            leaf.wrap(moved)
         })
     }
 }
@@ -321,9 +372,7 @@ impl NoiseInjection {
         plan: &Plan,
         loss_fn: F,
     ) -> (f64, GradientsParams) {
-        let noise =
-            (!plan.targets.is_empty()).then(|| StepNoise::draw(&self.groups, plan, self.seed));
-        self.gradients_with(model, noise, loss_fn)
+        self.gradients_with(model, plan, loss_fn)
     }
 
     /// [`NoiseInjection::perturbed_gradients`] with the step's noise already drawn, with
@@ -331,11 +380,11 @@ impl NoiseInjection {
     fn gradients_with<M: Module, F: FnMut(&M) -> Tensor<1>>(
         &self,
         model: &M,
-        noise: Option<StepNoise>,
+        plan: &Plan,
         mut loss_fn: F,
     ) -> (f64, GradientsParams) {
         let policy = self.noise.batchnorm;
-        let Some(noise) = noise else {
+        if plan.targets.is_empty() {
             // The pass is clean: `perturbed` and `clean` both keep its update.
             let before = (policy == BatchNormPolicy::Frozen).then(|| RunningStats::capture(model));
             let out = loss_and_grads(model, &mut loss_fn);
@@ -343,19 +392,17 @@ impl NoiseInjection {
                 before.restore(model);
             }
             return out;
-        };
+        }
+        let perturbed = |sign| perturb(model, &self.groups, plan, self.seed, sign);
         let before = (policy != BatchNormPolicy::Perturbed).then(|| RunningStats::capture(model));
         let out = if !self.noise.antithetic {
-            let plus = perturb_with(model, noise, 1.0);
-            loss_and_grads(&plus, &mut loss_fn)
+            loss_and_grads(&perturbed(1.0), &mut loss_fn)
         } else {
-            let plus = perturb_with(model, noise.clone(), 1.0);
-            let (loss_plus, grads_plus) = loss_and_grads(&plus, &mut loss_fn);
+            let (loss_plus, grads_plus) = loss_and_grads(&perturbed(1.0), &mut loss_fn);
             // One update per step: the `w − ε` pass's update is undone below.
             let after_plus =
                 (policy == BatchNormPolicy::Perturbed).then(|| RunningStats::capture(model));
-            let minus = perturb_with(model, noise, -1.0);
-            let (loss_minus, grads_minus) = loss_and_grads(&minus, &mut loss_fn);
+            let (loss_minus, grads_minus) = loss_and_grads(&perturbed(-1.0), &mut loss_fn);
             if let Some(after_plus) = after_plus {
                 after_plus.restore(model);
             }
@@ -385,9 +432,7 @@ impl NoiseInjection {
         loss_fn: F,
     ) -> Result<(M, StepReport)> {
         let plan = self.next_plan();
-        let noise =
-            (!plan.targets.is_empty()).then(|| StepNoise::draw(&self.groups, &plan, self.seed));
-        let (loss, grads) = self.gradients_with(&model, noise, loss_fn);
+        let (loss, grads) = self.gradients_with(&model, &plan, loss_fn);
         let lr = self.optimizer.lr_at(self.step, self.epoch);
         let hint = || {
             format!(

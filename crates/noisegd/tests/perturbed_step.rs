@@ -3,11 +3,12 @@
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Int, Tensor};
 use noisegd::models::mlp::{Mlp, MlpConfig};
+use noisegd::noise::draw::StepNoise;
 use noisegd::noise::rng::{fill_normal, NoiseKey};
 use noisegd::noise::{NoiseConfig, PolicyKind, Select};
 use noisegd::optim::{BaseOptimizer, OptimConfig};
 use noisegd::params::{GroupBy, ParamGroups};
-use noisegd::step::{perturb, NoiseInjection};
+use noisegd::step::{perturb, perturb_with, NoiseInjection};
 
 /// Every float parameter's values, in module order, as raw bits.
 fn bits<M: Module>(model: &M) -> Vec<Vec<u32>> {
@@ -417,5 +418,21 @@ fn step_is_perturbed_gradients_then_the_base_step() {
             b = base.step(0.1, b, grads);
         }
         assert_eq!(bits(&a), bits(&b));
+    }
+}
+
+#[test]
+fn noise_generated_into_the_copy_equals_drawing_then_adding() {
+    // 784-500-... has tensors above the generator's parallel threshold (65,536 elements), so the
+    // chunked, fused path is compared with the buffer-then-add path bit for bit, for w + ε and w − ε.
+    let device = Device::flex().autodiff();
+    let model = MlpConfig::new(vec![784, 500, 10]).init(3, &device);
+    let groups = ParamGroups::of(&model, GroupBy::Layer);
+    let plan = NoiseConfig::all(0.2).plan(7, 4, 0.2, groups.len());
+    for sign in [1.0, -1.0] {
+        let fused = perturb(&model, &groups, &plan, 7, sign);
+        let drawn = perturb_with(&model, StepNoise::draw(&groups, &plan, 7), sign);
+        assert_eq!(bits(&fused), bits(&drawn), "sign {sign}");
+        assert_ne!(bits(&fused), bits(&model));
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod gemm;
 mod ops;
+pub mod perturb;
 pub mod update;
 
 use burn::backend::Dispatch;

@@ -22,20 +22,37 @@ impl StepNoise {
     /// Draws the noise `plan` calls for: tensor `k` of group `g` gets
     /// `std_g · ε`, ε from the stream `NoiseKey(seed, step, g)` sub-stream `k`.
     pub fn draw(groups: &ParamGroups, plan: &Plan, seed: u64) -> Self {
-        let mut buffers = HashMap::new();
-        for target in &plan.targets {
-            for (member, info) in groups.groups()[target.group].params.iter().enumerate() {
-                let key =
-                    NoiseKey::new(seed, plan.step, target.group as u32).with_stream(member as u32);
-                let mut buf = vec![0f32; info.numel()];
-                fill_normal(key, 0, target.std as f32, &mut buf);
-                buffers.insert(info.id, buf);
-            }
-        }
+        let buffers = Self::streams(groups, plan, seed)
+            .map(|(id, numel, key, std)| {
+                let mut buf = vec![0f32; numel];
+                fill_normal(key, 0, std, &mut buf);
+                (id, buf)
+            })
+            .collect();
         Self {
             plan: plan.clone(),
             buffers,
         }
+    }
+
+    /// For every tensor `plan` perturbs: its id, its number of elements, the stream its noise
+    /// comes from and the std — the one place that says which stream feeds which tensor.
+    pub fn streams<'a>(
+        groups: &'a ParamGroups,
+        plan: &'a Plan,
+        seed: u64,
+    ) -> impl Iterator<Item = (ParamId, usize, NoiseKey, f32)> + 'a {
+        plan.targets.iter().flat_map(move |target| {
+            let group = target.group as u32;
+            groups.groups()[target.group]
+                .params
+                .iter()
+                .enumerate()
+                .map(move |(member, info)| {
+                    let key = NoiseKey::new(seed, plan.step, group).with_stream(member as u32);
+                    (info.id, info.numel(), key, target.std as f32)
+                })
+        })
     }
 
     /// Whether this noise is what `plan` asks for.

@@ -1,0 +1,43 @@
+//! The perturbed copy `w + std·ε` of a parameter tensor in one pass.
+//!
+//! Drawing ε into a buffer and then adding it to `w` with a tensor operation reads and writes
+//! memory three times, the addition on one thread. Here the generator's output is added to `w`
+//! as it is produced ([`add_normal`], parallel over chunks), into a fresh buffer — the clean `w`
+//! is only read. Bit for bit the same numbers as drawing first and adding after.
+
+use crate::noise::rng::{add_normal, NoiseKey};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{backend_extension, Dispatch, Flex};
+use burn::tensor::{DType, Tensor, TensorData};
+use burn_flex::FlexTensor;
+
+#[backend_extension(Flex)]
+pub trait PerturbOps: burn::backend::Backend {
+    /// `base + std · ε`, ε element `i` being `normal_at(key, i)`.
+    fn noisy_copy(base: FloatTensor<Self>, key: NoiseKey, std: f32) -> FloatTensor<Self>;
+}
+
+impl PerturbOps for Flex {
+    fn noisy_copy(base: FlexTensor, key: NoiseKey, std: f32) -> FlexTensor {
+        assert_eq!(base.dtype(), DType::F32, "noise is added to f32 parameters");
+        let base = base.to_contiguous();
+        let shape = base.layout().shape().clone();
+        let n = shape.num_elements();
+        let clean = &base.storage::<f32>()[base.layout().start_offset()..][..n];
+        let mut out = vec![0.0f32; n];
+        add_normal(key, std, clean, &mut out);
+        FlexTensor::from_data(TensorData::new(out, shape))
+    }
+}
+
+/// `base + std · ε` on the inner (non-autodiff) backend; `None` where the kernel does not apply
+/// (a dtype other than `f32`), so that the caller draws ε into a buffer instead.
+pub fn noisy_copy<const D: usize>(base: Tensor<D>, key: NoiseKey, std: f32) -> Option<Tensor<D>> {
+    (base.dtype() == DType::F32).then(|| {
+        Tensor::from_dispatch(<Dispatch as PerturbOps>::noisy_copy(
+            base.into_dispatch(),
+            key,
+            std,
+        ))
+    })
+}

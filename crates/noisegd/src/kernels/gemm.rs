@@ -117,6 +117,17 @@ pub fn matmul_into(dst: &mut [f32], a: MatRef, b: MatRef, accumulate: bool) {
     }
 }
 
+/// `dst = a · b` (or `+=`) on the calling thread, for callers that already run one task per core.
+pub fn matmul_into_single(dst: &mut [f32], a: MatRef, b: MatRef, accumulate: bool) {
+    assert_eq!(a.cols, b.rows, "inner dimensions of a matrix product");
+    assert_eq!(dst.len(), a.rows * b.cols, "output buffer length");
+    if a.rows == 0 || b.cols == 0 {
+        return;
+    }
+    // SAFETY: dst is [a.rows × b.cols] row-major; a and b are valid views of the stated sizes.
+    unsafe { gemm_block(dst.as_mut_ptr(), b.cols, a, b, 0, b.cols, accumulate) };
+}
+
 /// Columns `col_start..col_start + cols` of `dst = a · b`, single-threaded.
 ///
 /// # Safety

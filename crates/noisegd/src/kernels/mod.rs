@@ -6,15 +6,19 @@
 //! rayon pool ([`gemm`]), through burn's backend-extension mechanism ([`ops`]). They fall back to
 //! burn's own ops for tensors that are not `f32` on the CPU backend.
 
+pub mod conv;
 pub mod gemm;
 mod ops;
 pub mod perturb;
+pub mod pool;
 pub mod update;
 
 use burn::backend::Dispatch;
-use burn::nn::Linear;
+use burn::nn::conv::Conv2d;
+use burn::nn::{Linear, PaddingConfig2d};
 use burn::tensor::{DType, Tensor};
-use ops::DenseOps;
+use conv::{ConvGeom, ConvSpec};
+use ops::{ConvOps, DenseOps, PoolOps};
 
 /// Whether the dense kernels handle this tensor (an `f32` tensor; the CPU backend is the only one).
 fn supported(t: &Tensor<2>) -> bool {
@@ -45,6 +49,47 @@ pub fn linear(x: Tensor<2>, weight: Tensor<2>, bias: Option<Tensor<1>>) -> Tenso
 /// burn's `Linear` layer applied with [`linear`]: same parameters, same result.
 pub fn linear_layer(layer: &Linear, x: Tensor<2>) -> Tensor<2> {
     linear(x, layer.weight.val(), layer.bias.as_ref().map(|b| b.val()))
+}
+
+/// burn's `Conv2d` layer applied with [`super::kernels::conv`] (one group, `f32`); other layers
+/// go to burn's own convolution. Same parameters, same result.
+pub fn conv2d_layer(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    // burn's `Explicit` order is (top, left, bottom, right); `Same` goes to burn's convolution.
+    let (top, left, bottom, right) = match layer.padding {
+        PaddingConfig2d::Valid => (0, 0, 0, 0),
+        PaddingConfig2d::Explicit(top, left, bottom, right) => (top, left, bottom, right),
+        PaddingConfig2d::Same => return layer.forward(x),
+    };
+    let spec = ConvSpec {
+        stride: layer.stride,
+        padding: [top, bottom, left, right],
+        dilation: layer.dilation,
+    };
+    let weight = layer.weight.val();
+    let fits = ConvGeom::new(x.dims(), weight.dims(), spec).is_some();
+    if layer.groups != 1 || !fits || x.dtype() != DType::F32 || weight.dtype() != DType::F32 {
+        return layer.forward(x);
+    }
+    let bias = match &layer.bias {
+        Some(bias) => bias.val(),
+        // A constant zero bias (no gradient is taken for it) keeps one kernel for both cases.
+        None => Tensor::zeros([weight.dims()[0]], &x.device()),
+    };
+    Tensor::from_dispatch(<Dispatch as ConvOps>::conv2d_nchw(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+        spec,
+    ))
+}
+
+/// `max_pool2d(x, 2)` (stride 2, no padding) for `x: [batch, channels, h, w]`, with
+/// [`super::kernels::pool`] for `f32`.
+pub fn max_pool2(x: Tensor<4>) -> Tensor<4> {
+    if x.dtype() != DType::F32 {
+        return burn::tensor::module::max_pool2d(x, burn::tensor::ops::MaxPoolOptions::new([2, 2]));
+    }
+    Tensor::from_dispatch(<Dispatch as PoolOps>::max_pool2_nchw(x.into_dispatch()))
 }
 
 /// `a · b` for 2-D tensors.
@@ -127,6 +172,95 @@ mod tests {
         assert_close(ours, theirs);
         assert_close(b.grad(&grads_ours).unwrap(), b.grad(&grads_theirs).unwrap());
         assert!(a.grad(&grads_ours).is_none());
+    }
+
+    #[test]
+    fn convolution_and_its_gradients_equal_burns() {
+        use burn::nn::conv::Conv2dConfig;
+        use burn::nn::PaddingConfig2d;
+        let device = Device::flex().autodiff();
+        // LeNet's 5×5 valid, the CNNs' 3×3 same, ResNet's strided 3×3 and 1×1 shortcut (no bias),
+        // a dilated one with asymmetric padding, and a batch smaller than the thread count.
+        let cases = [
+            (Conv2dConfig::new([3, 6], [5, 5]), [4, 3, 12, 12]),
+            (
+                Conv2dConfig::new([4, 8], [3, 3])
+                    .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)),
+                [3, 4, 9, 9],
+            ),
+            (
+                Conv2dConfig::new([4, 5], [3, 3])
+                    .with_stride([2, 2])
+                    .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                    .with_bias(false),
+                [2, 4, 9, 8],
+            ),
+            (
+                Conv2dConfig::new([4, 6], [1, 1])
+                    .with_stride([2, 2])
+                    .with_bias(false),
+                [2, 4, 8, 8],
+            ),
+            (
+                Conv2dConfig::new([2, 3], [3, 2])
+                    .with_dilation([2, 1])
+                    .with_padding(PaddingConfig2d::Explicit(2, 1, 0, 1)),
+                [1, 2, 7, 6],
+            ),
+        ];
+        for (config, shape) in cases {
+            let layer = config.init(&device);
+            let x =
+                Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device).require_grad();
+            let ours = conv2d_layer(&layer, x.clone());
+            let theirs = layer.forward(x.clone());
+            assert_eq!(ours.dims(), theirs.dims());
+            let probe = Tensor::<4>::random(theirs.dims(), Distribution::Normal(0.0, 1.0), &device);
+            let g_ours = (ours.clone() * probe.clone()).sum().backward();
+            let g_theirs = (theirs.clone() * probe).sum().backward();
+            let flat = |t: Tensor<4>| t.flatten::<1>(0, 3).unsqueeze::<2>();
+            assert_close(flat(ours), flat(theirs));
+            assert_close(
+                flat(x.grad(&g_ours).unwrap()),
+                flat(x.grad(&g_theirs).unwrap()),
+            );
+            let w = layer.weight.val();
+            assert_close(
+                flat(w.grad(&g_ours).unwrap()),
+                flat(w.grad(&g_theirs).unwrap()),
+            );
+            if let Some(b) = &layer.bias {
+                let b = b.val();
+                assert_close(
+                    b.grad(&g_ours).unwrap().unsqueeze(),
+                    b.grad(&g_theirs).unwrap().unsqueeze(),
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn max_pooling_and_its_gradient_equal_burns() {
+        use burn::tensor::module::max_pool2d;
+        use burn::tensor::ops::MaxPoolOptions;
+        let device = Device::flex().autodiff();
+        // Even and odd sizes (the last row/column is dropped), and repeated values (ties).
+        for shape in [[2, 3, 8, 8], [3, 2, 7, 5], [1, 1, 2, 2]] {
+            let x = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device);
+            let x = x.mul_scalar(2.0).round().require_grad();
+            let ours = max_pool2(x.clone());
+            let theirs = max_pool2d(x.clone(), MaxPoolOptions::new([2, 2]));
+            assert_eq!(ours.dims(), theirs.dims());
+            let probe = Tensor::<4>::random(theirs.dims(), Distribution::Normal(0.0, 1.0), &device);
+            let g_ours = (ours.clone() * probe.clone()).sum().backward();
+            let g_theirs = (theirs.clone() * probe).sum().backward();
+            let flat = |t: Tensor<4>| t.flatten::<1>(0, 3).unsqueeze::<2>();
+            assert_close(flat(ours), flat(theirs));
+            assert_close(
+                flat(x.grad(&g_ours).unwrap()),
+                flat(x.grad(&g_theirs).unwrap()),
+            );
+        }
     }
 
     #[test]

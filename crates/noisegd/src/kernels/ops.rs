@@ -1,7 +1,9 @@
 //! The dense products as a burn backend extension: a forward kernel on `Flex` and, on
 //! `Autodiff<Flex>`, a hand-written backward that uses the same kernel for the gradients.
 
+use super::conv::{self, ConvGeom, ConvSpec};
 use super::gemm::{column_sums, matmul_into, MatRef};
+use super::pool;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -190,6 +192,193 @@ impl<C: CheckpointStrategy> DenseOps for Autodiff<Flex, C> {
             .stateful()
         {
             OpsKind::Tracked(prep) => prep.finish((a, b), output),
+            OpsKind::UnTracked(prep) => prep.finish(output),
+        }
+    }
+}
+
+/// 2-D convolution computed by [`super::conv`].
+#[backend_extension(Autodiff, Flex)]
+pub trait ConvOps: burn::backend::Backend {
+    /// `conv2d(x, weight) + bias` for `x: [batch, c_in, h, w]`, `weight: [c_out, c_in, kh, kw]`,
+    /// `bias: [c_out]`, one group.
+    fn conv2d_nchw(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        spec: ConvSpec,
+    ) -> FloatTensor<Self>;
+}
+
+fn dims4(t: &FlexTensor) -> [usize; 4] {
+    let s = t.layout().shape();
+    [s[0], s[1], s[2], s[3]]
+}
+
+/// A tensor's elements in row-major order, borrowed when it already is dense.
+fn dense_f32(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
+    assert_eq!(
+        t.dtype(),
+        DType::F32,
+        "noisegd's convolution takes f32 tensors"
+    );
+    let n = t.layout().num_elements();
+    match t.layout().contiguous_offsets() {
+        Some((start, end)) if end - start == n => {
+            std::borrow::Cow::Borrowed(&t.storage::<f32>()[start..end])
+        }
+        _ => {
+            let owned = t.to_contiguous();
+            let (start, end) = owned.layout().contiguous_offsets().expect("contiguous");
+            std::borrow::Cow::Owned(owned.storage::<f32>()[start..end].to_vec())
+        }
+    }
+}
+
+fn conv_geom(x: &FlexTensor, weight: &FlexTensor, spec: ConvSpec) -> ConvGeom {
+    ConvGeom::new(dims4(x), dims4(weight), spec)
+        .expect("convolution sizes checked by kernels::conv2d")
+}
+
+fn conv_forward(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    bias: &FlexTensor,
+    spec: ConvSpec,
+) -> FlexTensor {
+    let g = conv_geom(x, weight, spec);
+    let out = conv::forward(&g, &dense_f32(x), &dense_f32(weight), &dense_f32(bias));
+    FlexTensor::from_data(TensorData::new(
+        out,
+        Shape::new([g.batch, g.c_out, g.h_out, g.w_out]),
+    ))
+}
+
+impl ConvOps for Flex {
+    fn conv2d_nchw(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        spec: ConvSpec,
+    ) -> FlexTensor {
+        conv_forward(&x, &weight, &bias, spec)
+    }
+}
+
+#[derive(Debug)]
+struct ConvBackward;
+
+impl Backward<Flex, 3> for ConvBackward {
+    type State = (FlexTensor, FlexTensor, ConvSpec);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [x_node, w_node, bias_node] = ops.parents;
+        let d_out = grads.consume::<Flex>(&ops.node);
+        let (x, weight, spec) = ops.state;
+        let g = conv_geom(&x, &weight, spec);
+        let need = [x_node.is_some(), w_node.is_some(), bias_node.is_some()];
+        let (dx, dw, db) = conv::backward(
+            &g,
+            &dense_f32(&x),
+            &dense_f32(&weight),
+            &dense_f32(&d_out),
+            need,
+        );
+        let as_tensor =
+            |v: Vec<f32>, shape: Shape| FlexTensor::from_data(TensorData::new(v, shape));
+        let shapes = [
+            Shape::new([g.batch, g.c_in, g.h, g.w]),
+            Shape::new([g.c_out, g.c_in, g.kh, g.kw]),
+            Shape::new([g.c_out]),
+        ];
+        for ((node, grad), shape) in [(x_node, dx), (w_node, dw), (bias_node, db)]
+            .into_iter()
+            .zip(shapes)
+        {
+            if let (Some(node), Some(grad)) = (node, grad) {
+                grads.register::<Flex>(node.id, as_tensor(grad, shape));
+            }
+        }
+    }
+}
+
+impl<C: CheckpointStrategy> ConvOps for Autodiff<Flex, C> {
+    fn conv2d_nchw(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        spec: ConvSpec,
+    ) -> FloatTensor<Self> {
+        let (x, x_node) = x.into_parts();
+        let (weight, w_node) = weight.into_parts();
+        let (bias, bias_node) = bias.into_parts();
+        let output = conv_forward(&x, &weight, &bias, spec);
+        match ConvBackward
+            .prepare::<C>([x_node, w_node, bias_node])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish((x, weight, spec), output),
+            OpsKind::UnTracked(prep) => prep.finish(output),
+        }
+    }
+}
+
+/// 2 × 2 max pooling (stride 2) computed by [`super::pool`].
+#[backend_extension(Autodiff, Flex)]
+pub trait PoolOps: burn::backend::Backend {
+    /// `max_pool2d(x, 2)` for `x: [batch, channels, h, w]`.
+    fn max_pool2_nchw(x: FloatTensor<Self>) -> FloatTensor<Self>;
+}
+
+/// Pooled values as a tensor, and the winners.
+fn pool_forward(x: &FlexTensor) -> (FlexTensor, Vec<u8>) {
+    let [b, c, h, w] = dims4(x);
+    let (values, arg) = pool::forward(&dense_f32(x), b * c, h, w);
+    let (ho, wo) = pool::output_dims(h, w);
+    (
+        FlexTensor::from_data(TensorData::new(values, Shape::new([b, c, ho, wo]))),
+        arg,
+    )
+}
+
+impl PoolOps for Flex {
+    fn max_pool2_nchw(x: FlexTensor) -> FlexTensor {
+        pool_forward(&x).0
+    }
+}
+
+#[derive(Debug)]
+struct MaxPoolBackward;
+
+impl Backward<Flex, 1> for MaxPoolBackward {
+    /// The input's dims and each output's winner.
+    type State = ([usize; 4], std::sync::Arc<Vec<u8>>);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [x_node] = ops.parents;
+        let d_out = grads.consume::<Flex>(&ops.node);
+        let ([b, c, h, w], arg) = ops.state;
+        if let Some(node) = x_node {
+            let dx = pool::backward(&dense_f32(&d_out), &arg, b * c, h, w);
+            grads.register::<Flex>(
+                node.id,
+                FlexTensor::from_data(TensorData::new(dx, Shape::new([b, c, h, w]))),
+            );
+        }
+    }
+}
+
+impl<C: CheckpointStrategy> PoolOps for Autodiff<Flex, C> {
+    fn max_pool2_nchw(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        let (x, x_node) = x.into_parts();
+        let (output, arg) = pool_forward(&x);
+        match MaxPoolBackward
+            .prepare::<C>([x_node])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish((dims4(&x), std::sync::Arc::new(arg)), output),
             OpsKind::UnTracked(prep) => prep.finish(output),
         }
     }

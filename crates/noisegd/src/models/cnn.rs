@@ -7,6 +7,7 @@
 
 use super::lenet::pool2;
 use super::{Classifier, SeededInit};
+use crate::kernels::conv2d_layer;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Linear, PaddingConfig2d};
@@ -102,7 +103,7 @@ impl WideCnn {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         let mut h = x;
         for conv in &self.convs {
-            h = pool2(relu(conv.forward(h)));
+            h = pool2(relu(conv2d_layer(conv, h)));
         }
         crate::kernels::linear_layer(&self.fc, super::spatial_mean(h))
     }

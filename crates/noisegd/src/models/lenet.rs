@@ -6,13 +6,11 @@
 //! first convolution and first linear layer change).
 
 use super::{Classifier, SeededInit};
-use crate::kernels::linear_layer;
+use crate::kernels::{conv2d_layer, linear_layer};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::Linear;
 use burn::tensor::activation::relu;
-use burn::tensor::module::max_pool2d;
-use burn::tensor::ops::MaxPoolOptions;
 use burn::tensor::{Device, Tensor};
 
 /// Input geometry and number of classes.
@@ -82,14 +80,14 @@ pub struct LeNet {
 }
 
 pub(crate) fn pool2(x: Tensor<4>) -> Tensor<4> {
-    max_pool2d(x, MaxPoolOptions::new([2, 2]))
+    crate::kernels::max_pool2(x)
 }
 
 impl LeNet {
     /// The convolutional features `[batch, 16, s, s]` of images `[batch, channels, height, width]`.
     pub fn features(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = pool2(relu(self.conv1.forward(x)));
-        pool2(relu(self.conv2.forward(x)))
+        let x = pool2(relu(conv2d_layer(&self.conv1, x)));
+        pool2(relu(conv2d_layer(&self.conv2, x)))
     }
 
     /// Logits for images `[batch, channels, height, width]`.

@@ -9,6 +9,7 @@
 //! BatchNorm's running statistics are not parameters (see [`crate::batchnorm`]).
 
 use super::{Classifier, SeededInit};
+use crate::kernels::conv2d_layer;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, Linear, PaddingConfig2d};
@@ -128,10 +129,10 @@ impl BasicBlock {
 
     /// The block's output.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let out = relu(self.bn1.forward(self.conv1.forward(x.clone())));
-        let out = self.bn2.forward(self.conv2.forward(out));
+        let out = relu(self.bn1.forward(conv2d_layer(&self.conv1, x.clone())));
+        let out = self.bn2.forward(conv2d_layer(&self.conv2, out));
         let skip = match &self.shortcut {
-            Some(s) => s.bn.forward(s.conv.forward(x)),
+            Some(s) => s.bn.forward(conv2d_layer(&s.conv, x)),
             None => x,
         };
         relu(out + skip)
@@ -162,7 +163,7 @@ pub struct ResNet {
 impl ResNet {
     /// Logits for images `[batch, channels, height, width]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        let mut h = relu(self.bn1.forward(self.conv1.forward(x)));
+        let mut h = relu(self.bn1.forward(conv2d_layer(&self.conv1, x)));
         for block in self
             .layer1
             .iter()

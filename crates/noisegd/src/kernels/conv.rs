@@ -1,0 +1,301 @@
+//! 2-D convolution (NCHW, one group) as im2col and one matrix product per image, with the images
+//! of a batch shared out across the rayon pool.
+//!
+//! Per image, `out[c_out × HW_out] = W[c_out × K] · col[K × HW_out]` (`K = c_in·kh·kw`) lands
+//! directly in NCHW order. The backward pass rebuilds each image's `col` (cheaper than keeping
+//! the batch's: 600 MB for the wide CNN) and takes `dW += dOut · colᵀ` (one partial sum per
+//! thread) and `dX = col2im(Wᵀ · dOut)` from it. burn-flex runs the same per-image products with
+//! the output transposed, which sends `gemm` to its narrow `x1x6` kernel (26 % of a wide-CNN step in
+//! `perf`), and parallelises inside each small product instead of across images.
+
+use super::gemm::{matmul_into_single, MatRef};
+use rayon::prelude::*;
+
+/// Stride, padding (top, bottom, left, right) and dilation of a convolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvSpec {
+    pub stride: [usize; 2],
+    pub padding: [usize; 4],
+    pub dilation: [usize; 2],
+}
+
+/// All sizes of one convolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvGeom {
+    pub batch: usize,
+    pub c_in: usize,
+    pub h: usize,
+    pub w: usize,
+    pub c_out: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub h_out: usize,
+    pub w_out: usize,
+    pub spec: ConvSpec,
+}
+
+impl ConvGeom {
+    /// The geometry of `x: [batch, c_in, h, w]` convolved with `weight: [c_out, c_in, kh, kw]`;
+    /// `None` when the kernel (dilated) does not fit in the padded input.
+    pub fn new(x: [usize; 4], weight: [usize; 4], spec: ConvSpec) -> Option<Self> {
+        let [batch, c_in, h, w] = x;
+        let [c_out, wc_in, kh, kw] = weight;
+        if wc_in != c_in || spec.stride.contains(&0) || spec.dilation.contains(&0) {
+            return None;
+        }
+        let [top, bottom, left, right] = spec.padding;
+        let span_h = spec.dilation[0] * (kh.max(1) - 1) + 1;
+        let span_w = spec.dilation[1] * (kw.max(1) - 1) + 1;
+        let (ph, pw) = (h + top + bottom, w + left + right);
+        if kh == 0 || kw == 0 || ph < span_h || pw < span_w {
+            return None;
+        }
+        let h_out = (ph - span_h) / spec.stride[0] + 1;
+        let w_out = (pw - span_w) / spec.stride[1] + 1;
+        Some(Self {
+            batch,
+            c_in,
+            h,
+            w,
+            c_out,
+            kh,
+            kw,
+            h_out,
+            w_out,
+            spec,
+        })
+    }
+
+    /// Rows of the im2col matrix.
+    pub fn k(&self) -> usize {
+        self.c_in * self.kh * self.kw
+    }
+
+    /// Output pixels per channel.
+    pub fn hw_out(&self) -> usize {
+        self.h_out * self.w_out
+    }
+
+    fn in_image(&self) -> usize {
+        self.c_in * self.h * self.w
+    }
+
+    fn out_image(&self) -> usize {
+        self.c_out * self.hw_out()
+    }
+
+    /// Calls `f(col_row, out_y, src_row, x0)` for every row of output pixels of every kernel tap:
+    /// the input row `src_row` (`None` in the padding) and the input column of output column 0,
+    /// `x0` (may be negative).
+    fn for_each_tap_row(&self, mut f: impl FnMut(usize, usize, Option<usize>, isize)) {
+        let [sh, _] = self.spec.stride;
+        let [dh, dw] = self.spec.dilation;
+        let [top, _, left, _] = self.spec.padding;
+        for c in 0..self.c_in {
+            for i in 0..self.kh {
+                for j in 0..self.kw {
+                    let row = (c * self.kh + i) * self.kw + j;
+                    let x0 = (j * dw) as isize - left as isize;
+                    for oy in 0..self.h_out {
+                        let iy = (oy * sh + i * dh) as isize - top as isize;
+                        let src = (0..self.h as isize)
+                            .contains(&iy)
+                            .then(|| (c * self.h + iy as usize) * self.w);
+                        f(row, oy, src, x0);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The output columns `lo..hi` whose input column `ox·stride + x0` lies inside the image
+    /// (stride 1 only).
+    fn inside(&self, x0: isize) -> (usize, usize) {
+        let lo = (-x0).clamp(0, self.w_out as isize) as usize;
+        let hi = (self.w as isize - x0).clamp(0, self.w_out as isize) as usize;
+        (lo, hi.max(lo))
+    }
+}
+
+/// `col[K × HW_out]` of one image `x[c_in × h × w]`.
+fn im2col(g: &ConvGeom, x: &[f32], col: &mut [f32]) {
+    let (hw, w_out, sw) = (g.hw_out(), g.w_out, g.spec.stride[1]);
+    g.for_each_tap_row(|row, oy, src, x0| {
+        let dst = &mut col[row * hw + oy * w_out..][..w_out];
+        let Some(src) = src else {
+            dst.fill(0.0);
+            return;
+        };
+        let src = &x[src..src + g.w];
+        if sw == 1 {
+            let (lo, hi) = g.inside(x0);
+            dst[..lo].fill(0.0);
+            let from = (lo as isize + x0) as usize;
+            dst[lo..hi].copy_from_slice(&src[from..from + (hi - lo)]);
+            dst[hi..].fill(0.0);
+        } else {
+            for (ox, d) in dst.iter_mut().enumerate() {
+                let ix = (ox * sw) as isize + x0;
+                *d = if (0..g.w as isize).contains(&ix) {
+                    src[ix as usize]
+                } else {
+                    0.0
+                };
+            }
+        }
+    });
+}
+
+/// `dx += col2im(dcol)` for one image: the adjoint of [`im2col`].
+fn col2im_add(g: &ConvGeom, dcol: &[f32], dx: &mut [f32]) {
+    let (hw, w_out, sw) = (g.hw_out(), g.w_out, g.spec.stride[1]);
+    g.for_each_tap_row(|row, oy, src, x0| {
+        let Some(src) = src else { return };
+        let from_col = &dcol[row * hw + oy * w_out..][..w_out];
+        let dst = &mut dx[src..src + g.w];
+        if sw == 1 {
+            let (lo, hi) = g.inside(x0);
+            let at = (lo as isize + x0) as usize;
+            for (d, &v) in dst[at..at + (hi - lo)].iter_mut().zip(&from_col[lo..hi]) {
+                *d += v;
+            }
+        } else {
+            for (ox, &v) in from_col.iter().enumerate() {
+                let ix = (ox * sw) as isize + x0;
+                if (0..g.w as isize).contains(&ix) {
+                    dst[ix as usize] += v;
+                }
+            }
+        }
+    });
+}
+
+/// Images per parallel task: the batch in one share per thread.
+fn images_per_task(g: &ConvGeom) -> usize {
+    g.batch.div_ceil(rayon::current_num_threads()).max(1)
+}
+
+/// The convolution of `x: [batch, c_in, h, w]` with `weight: [c_out, c_in, kh, kw]` plus `bias`,
+/// as a `[batch, c_out, h_out, w_out]` buffer.
+pub fn forward(g: &ConvGeom, x: &[f32], weight: &[f32], bias: &[f32]) -> Vec<f32> {
+    let (k, hw) = (g.k(), g.hw_out());
+    let w_mat = MatRef::row_major(weight, g.c_out, k);
+    let mut out = vec![0.0f32; g.batch * g.out_image()];
+    if g.out_image() == 0 || g.in_image() == 0 {
+        return out;
+    }
+    out.par_chunks_mut(g.out_image())
+        .zip(x.par_chunks(g.in_image()))
+        .with_min_len(images_per_task(g))
+        .for_each_init(
+            || vec![0.0f32; k * hw],
+            |col, (out_image, x_image)| {
+                im2col(g, x_image, col);
+                for (row, &b) in out_image.chunks_exact_mut(hw).zip(bias) {
+                    row.fill(b);
+                }
+                matmul_into_single(out_image, w_mat, MatRef::row_major(col, k, hw), true);
+            },
+        );
+    out
+}
+
+/// One thread's share of the backward pass.
+struct Partial {
+    d_weight: Vec<f32>,
+    d_bias: Vec<f32>,
+    col: Vec<f32>,
+    dcol: Vec<f32>,
+}
+
+/// `(dx, d_weight, d_bias)`, each present where it was asked for.
+pub type ConvGrads = (Option<Vec<f32>>, Option<Vec<f32>>, Option<Vec<f32>>);
+
+/// Gradients of [`forward`] from `d_out`: `(dx, d_weight, d_bias)`, each only where `need` says.
+pub fn backward(
+    g: &ConvGeom,
+    x: &[f32],
+    weight: &[f32],
+    d_out: &[f32],
+    need: [bool; 3],
+) -> ConvGrads {
+    let (k, hw) = (g.k(), g.hw_out());
+    let w_t = MatRef::row_major(weight, g.c_out, k).t();
+    let mut dx = need[0].then(|| vec![0.0f32; g.batch * g.in_image()]);
+    // Each image writes only its own slice of dx: handed to the tasks as an address.
+    let dx_addr = dx.as_mut().map(|v| v.as_mut_ptr() as usize);
+    let in_image = g.in_image();
+    let empty = || Partial {
+        d_weight: vec![],
+        d_bias: vec![],
+        col: vec![],
+        dcol: vec![],
+    };
+    let total = (0..g.batch)
+        .into_par_iter()
+        .with_min_len(images_per_task(g))
+        .fold(empty, |mut acc, b| {
+            if acc.col.is_empty() {
+                acc.col = vec![0.0; k * hw];
+                acc.dcol = if need[0] { vec![0.0; k * hw] } else { vec![] };
+                acc.d_weight = if need[1] {
+                    vec![0.0; g.c_out * k]
+                } else {
+                    vec![]
+                };
+                acc.d_bias = if need[2] { vec![0.0; g.c_out] } else { vec![] };
+            }
+            let d_out_image = &d_out[b * g.out_image()..][..g.out_image()];
+            let d_out_mat = MatRef::row_major(d_out_image, g.c_out, hw);
+            if need[1] {
+                im2col(g, &x[b * in_image..][..in_image], &mut acc.col);
+                let col_t = MatRef::row_major(&acc.col, k, hw).t();
+                matmul_into_single(&mut acc.d_weight, d_out_mat, col_t, true);
+            }
+            if need[2] {
+                for (s, row) in acc.d_bias.iter_mut().zip(d_out_image.chunks_exact(hw)) {
+                    *s += row.iter().sum::<f32>();
+                }
+            }
+            if let Some(addr) = dx_addr {
+                matmul_into_single(&mut acc.dcol, w_t, d_out_mat, false);
+                // SAFETY: image b's slice of dx; no other task touches it, and dx outlives the loop.
+                let dx_image = unsafe {
+                    std::slice::from_raw_parts_mut((addr as *mut f32).add(b * in_image), in_image)
+                };
+                col2im_add(g, &acc.dcol, dx_image);
+            }
+            acc
+        })
+        .reduce(empty, |mut a, b| {
+            if a.col.is_empty() {
+                return b;
+            }
+            if !b.col.is_empty() {
+                a.d_weight
+                    .iter_mut()
+                    .zip(&b.d_weight)
+                    .for_each(|(x, y)| *x += y);
+                a.d_bias
+                    .iter_mut()
+                    .zip(&b.d_bias)
+                    .for_each(|(x, y)| *x += y);
+            }
+            a
+        });
+    let d_weight = need[1].then(|| {
+        if total.d_weight.is_empty() {
+            vec![0.0; g.c_out * k]
+        } else {
+            total.d_weight
+        }
+    });
+    let d_bias = need[2].then(|| {
+        if total.d_bias.is_empty() {
+            vec![0.0; g.c_out]
+        } else {
+            total.d_bias
+        }
+    });
+    (dx, d_weight, d_bias)
+}

@@ -117,8 +117,109 @@ impl ConvGeom {
     }
 }
 
+/// One kernel tap `(c, i, j)` of a stride-1 convolution whose output rows are as wide as the
+/// input's (the CNNs' "same" 3 × 3): output pixel `p` of the tap reads input element
+/// `p + shift` of channel `c`'s plane, for the output rows `rows` whose input row exists; the
+/// output columns outside `cols` read padding. So the tap is one contiguous copy, plus fixing
+/// the few border columns, where the shifted copy wrapped into the neighbouring row.
+struct Tap {
+    row: usize,
+    plane: usize,
+    shift: isize,
+    rows: (usize, usize),
+    cols: (usize, usize),
+}
+
+impl ConvGeom {
+    fn same_width(&self) -> bool {
+        self.spec.stride == [1, 1] && self.w_out == self.w
+    }
+
+    fn for_each_tap(&self, mut f: impl FnMut(Tap)) {
+        let [dh, dw] = self.spec.dilation;
+        let [top, _, left, _] = self.spec.padding;
+        for c in 0..self.c_in {
+            for i in 0..self.kh {
+                let iy0 = (i * dh) as isize - top as isize;
+                let lo = (-iy0).clamp(0, self.h_out as isize) as usize;
+                let hi = (self.h as isize - iy0).clamp(0, self.h_out as isize) as usize;
+                for j in 0..self.kw {
+                    let x0 = (j * dw) as isize - left as isize;
+                    f(Tap {
+                        row: (c * self.kh + i) * self.kw + j,
+                        plane: c * self.h * self.w,
+                        shift: iy0 * self.w as isize + x0,
+                        rows: (lo, hi.max(lo)),
+                        cols: self.inside(x0),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// [`im2col`] for [`ConvGeom::same_width`] geometries: one copy per tap.
+fn im2col_same_width(g: &ConvGeom, x: &[f32], col: &mut [f32]) {
+    let (hw, w) = (g.hw_out(), g.w);
+    let plane_len = g.h * g.w;
+    g.for_each_tap(|tap| {
+        let dst = &mut col[tap.row * hw..][..hw];
+        let (lo, hi) = tap.rows;
+        dst[..lo * w].fill(0.0);
+        dst[hi * w..].fill(0.0);
+        if hi == lo {
+            return;
+        }
+        // Output pixels lo·w .. hi·w read plane[p + shift], clipped to the plane.
+        let first = ((lo * w) as isize).max(-tap.shift) as usize;
+        let last = ((hi * w) as isize).min(plane_len as isize - tap.shift) as usize;
+        let src = &x[tap.plane..][..plane_len];
+        let from = (first as isize + tap.shift) as usize;
+        dst[lo * w..first].fill(0.0);
+        dst[first..last].copy_from_slice(&src[from..from + (last - first)]);
+        dst[last..hi * w].fill(0.0);
+        let (c_lo, c_hi) = tap.cols;
+        for oy in lo..hi {
+            dst[oy * w..oy * w + c_lo].fill(0.0);
+            dst[oy * w + c_hi..(oy + 1) * w].fill(0.0);
+        }
+    });
+}
+
+/// [`col2im_add`] for [`ConvGeom::same_width`] geometries: the border columns of `dcol` (reads
+/// of padding) are zeroed, then each tap is one contiguous addition.
+fn col2im_add_same_width(g: &ConvGeom, dcol: &mut [f32], dx: &mut [f32]) {
+    let (hw, w) = (g.hw_out(), g.w);
+    let plane_len = g.h * g.w;
+    g.for_each_tap(|tap| {
+        let (lo, hi) = tap.rows;
+        if hi == lo {
+            return;
+        }
+        let from_col = &mut dcol[tap.row * hw..][..hw];
+        let (c_lo, c_hi) = tap.cols;
+        for oy in lo..hi {
+            from_col[oy * w..oy * w + c_lo].fill(0.0);
+            from_col[oy * w + c_hi..(oy + 1) * w].fill(0.0);
+        }
+        let first = ((lo * w) as isize).max(-tap.shift) as usize;
+        let last = ((hi * w) as isize).min(plane_len as isize - tap.shift) as usize;
+        let at = (first as isize + tap.shift) as usize;
+        let dst = &mut dx[tap.plane..][..plane_len];
+        for (d, &v) in dst[at..at + (last - first)]
+            .iter_mut()
+            .zip(&from_col[first..last])
+        {
+            *d += v;
+        }
+    });
+}
+
 /// `col[K × HW_out]` of one image `x[c_in × h × w]`.
 fn im2col(g: &ConvGeom, x: &[f32], col: &mut [f32]) {
+    if g.same_width() {
+        return im2col_same_width(g, x, col);
+    }
     let (hw, w_out, sw) = (g.hw_out(), g.w_out, g.spec.stride[1]);
     g.for_each_tap_row(|row, oy, src, x0| {
         let dst = &mut col[row * hw + oy * w_out..][..w_out];
@@ -146,8 +247,12 @@ fn im2col(g: &ConvGeom, x: &[f32], col: &mut [f32]) {
     });
 }
 
-/// `dx += col2im(dcol)` for one image: the adjoint of [`im2col`].
-fn col2im_add(g: &ConvGeom, dcol: &[f32], dx: &mut [f32]) {
+/// `dx += col2im(dcol)` for one image: the adjoint of [`im2col`]. `dcol` is scratch: its entries
+/// that fall on padding may be zeroed.
+fn col2im_add(g: &ConvGeom, dcol: &mut [f32], dx: &mut [f32]) {
+    if g.same_width() {
+        return col2im_add_same_width(g, dcol, dx);
+    }
     let (hw, w_out, sw) = (g.hw_out(), g.w_out, g.spec.stride[1]);
     g.for_each_tap_row(|row, oy, src, x0| {
         let Some(src) = src else { return };
@@ -263,7 +368,7 @@ pub fn backward(
                 let dx_image = unsafe {
                     std::slice::from_raw_parts_mut((addr as *mut f32).add(b * in_image), in_image)
                 };
-                col2im_add(g, &acc.dcol, dx_image);
+                col2im_add(g, &mut acc.dcol, dx_image);
             }
             acc
         })

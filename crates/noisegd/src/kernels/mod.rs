@@ -207,6 +207,13 @@ mod tests {
                     .with_padding(PaddingConfig2d::Explicit(2, 1, 0, 1)),
                 [1, 2, 7, 6],
             ),
+            // Output as wide as the input, dilated and padded unevenly (the one-copy-per-tap path).
+            (
+                Conv2dConfig::new([3, 4], [3, 3])
+                    .with_dilation([1, 2])
+                    .with_padding(PaddingConfig2d::Explicit(1, 2, 1, 2)),
+                [3, 3, 7, 6],
+            ),
         ];
         for (config, shape) in cases {
             let layer = config.init(&device);

@@ -30,25 +30,21 @@ pub fn forward(x: &[f32], planes: usize, h: usize, w: usize) -> (Vec<f32>, Vec<u
         .with_min_len(PLANES_MIN)
         .for_each(|((out, arg), x)| {
             for oy in 0..ho {
-                let top = &x[2 * oy * w..][..w];
-                let bottom = &x[(2 * oy + 1) * w..][..w];
-                for ox in 0..wo {
-                    let window = [
-                        top[2 * ox],
-                        top[2 * ox + 1],
-                        bottom[2 * ox],
-                        bottom[2 * ox + 1],
-                    ];
-                    let mut best = 0;
-                    for k in 1..4 {
+                let top = x[2 * oy * w..][..2 * wo].chunks_exact(2);
+                let bottom = x[(2 * oy + 1) * w..][..2 * wo].chunks_exact(2);
+                let out = out[oy * wo..][..wo].iter_mut();
+                let arg = arg[oy * wo..][..wo].iter_mut();
+                for (((o, a), t), b) in out.zip(arg).zip(top).zip(bottom) {
+                    let window = [t[0], t[1], b[0], b[1]];
+                    let (mut best, mut at) = (window[0], 0u8);
+                    for (k, &v) in window.iter().enumerate().skip(1) {
                         // `>` keeps the first maximum; a NaN wins, so that it propagates.
-                        if window[k] > window[best] || window[k].is_nan() && !window[best].is_nan()
-                        {
-                            best = k;
+                        if v > best || v.is_nan() {
+                            (best, at) = (v, k as u8);
                         }
                     }
-                    out[oy * wo + ox] = window[best];
-                    arg[oy * wo + ox] = best as u8;
+                    *o = best;
+                    *a = at;
                 }
             }
         });

@@ -103,7 +103,9 @@ impl WideCnn {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         let mut h = x;
         for conv in &self.convs {
-            h = pool2(relu(conv2d_layer(conv, h)));
+            // relu(pool(·)) = pool(relu(·)), values and gradients (max commutes with a monotone
+            // map); relu after pooling touches a quarter of the elements.
+            h = relu(pool2(conv2d_layer(conv, h)));
         }
         crate::kernels::linear_layer(&self.fc, super::spatial_mean(h))
     }

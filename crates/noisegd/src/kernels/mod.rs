@@ -267,6 +267,19 @@ mod tests {
                 flat(x.grad(&g_ours).unwrap()),
                 flat(x.grad(&g_theirs).unwrap()),
             );
+
+            // The CNNs apply ReLU after pooling: the same values and gradients as before it.
+            use burn::tensor::activation::relu;
+            let after = relu(max_pool2(x.clone()));
+            let before = max_pool2d(relu(x.clone()), MaxPoolOptions::new([2, 2]));
+            let probe = Tensor::<4>::random(after.dims(), Distribution::Normal(0.0, 1.0), &device);
+            let g_after = (after.clone() * probe.clone()).sum().backward();
+            let g_before = (before.clone() * probe).sum().backward();
+            assert_close(flat(after), flat(before));
+            assert_close(
+                flat(x.grad(&g_after).unwrap()),
+                flat(x.grad(&g_before).unwrap()),
+            );
         }
     }
 

@@ -44,7 +44,10 @@ fn main() {
     let bytes = (n * d * 4) as f64;
     let mut sink = 0.0f32;
     let one = median_ms(50, || sink += read_pass(&x));
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
     let two = median_ms(50, || {
         sink += pool.install(|| x.par_chunks(1 << 16).map(read_pass).sum::<f32>())
     });
@@ -60,8 +63,14 @@ fn main() {
     });
     let gbs = |ms: f64| bytes / ms / 1e6;
     println!("X: {n} × {d} f32 = {:.0} MB", bytes / 1e6);
-    println!("one read pass, 1 thread : {one:.3} ms ({:.1} GB/s)", gbs(one));
-    println!("one read pass, 2 threads: {two:.3} ms ({:.1} GB/s)", gbs(two));
+    println!(
+        "one read pass, 1 thread : {one:.3} ms ({:.1} GB/s)",
+        gbs(one)
+    );
+    println!(
+        "one read pass, 2 threads: {two:.3} ms ({:.1} GB/s)",
+        gbs(two)
+    );
     println!("Xβ and Xᵀr (noisegd kernels, 2 threads): {products:.3} ms");
     println!(
         "floor for a step (two passes at the 2-thread read rate): {:.3} ms",

@@ -2,7 +2,7 @@
 //! `Autodiff<Flex>`, a hand-written backward that uses the same kernel for the gradients.
 
 use super::conv::{self, ConvGeom, ConvSpec};
-use super::gemm::{column_sums, matmul_into, MatRef};
+use super::gemm::{column_sums, matmul_into, matmul_into_single, MatRef};
 use super::pool;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -89,6 +89,13 @@ fn product_views(a: MatRef, b: MatRef) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(out, Shape::new([a.rows, b.cols])))
 }
 
+/// [`product_views`] on the calling thread.
+fn product_views_single(a: MatRef, b: MatRef) -> FlexTensor {
+    let mut out = vec![0.0f32; a.rows * b.cols];
+    matmul_into_single(&mut out, a, b, false);
+    FlexTensor::from_data(TensorData::new(out, Shape::new([a.rows, b.cols])))
+}
+
 impl DenseOps for Flex {
     fn dense_linear(x: FlexTensor, w: FlexTensor, bias: FlexTensor) -> FlexTensor {
         product(&x, &w, Some(&bias))
@@ -109,8 +116,21 @@ fn product_grads(
     let (dc_view, _dc_keep) = view(dc);
     let (a_view, _a_keep) = view(a);
     let (b_view, _b_keep) = view(b);
-    let da = need[0].then(|| product_views(dc_view, b_view.t()));
-    let db = need[1].then(|| product_views(a_view.t(), dc_view));
+    let (da, db) = if need[0] && need[1] && rayon::current_num_threads() >= 2 {
+        // The two products of a hidden layer cost the same: one whole product per core beats
+        // splitting each across both (MLP 1 b128, 2 threads, alternating runs: 4.06–4.41 →
+        // 3.97–4.32 ms per step, faster in 5 of 6 pairs).
+        let (da, db) = rayon::join(
+            || product_views_single(dc_view, b_view.t()),
+            || product_views_single(a_view.t(), dc_view),
+        );
+        (Some(da), Some(db))
+    } else {
+        (
+            need[0].then(|| product_views(dc_view, b_view.t())),
+            need[1].then(|| product_views(a_view.t(), dc_view)),
+        )
+    };
     let dbias = need[2].then(|| {
         let dc = dc.to_contiguous();
         let (rows, cols) = (dc_view.rows, dc_view.cols);

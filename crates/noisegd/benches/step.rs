@@ -60,6 +60,8 @@ struct Case {
 }
 
 fn main() {
+    // As the `noisegd` binary does: freed buffers are reused instead of page-faulted back in.
+    noisegd::backend::retain_freed_memory();
     // `cargo bench` passes `--bench`; accept and ignore harness flags.
     let rounds = env_or("NOISEGD_BENCH_ROUNDS", 40);
     let steps = env_or("NOISEGD_BENCH_STEPS", 5);

@@ -2,10 +2,10 @@
 //!
 //! Drawing ε into a buffer and then adding it to `w` with a tensor operation reads and writes
 //! memory three times, the addition on one thread. Here the generator's output is added to `w`
-//! as it is produced ([`add_normal`], parallel over chunks), into a fresh buffer — the clean `w`
+//! as it is produced ([`add_normal_to_vec`], parallel over chunks), into a fresh buffer — the clean `w`
 //! is only read. Bit for bit the same numbers as drawing first and adding after.
 
-use crate::noise::rng::{add_normal, NoiseKey};
+use crate::noise::rng::{add_normal_to_vec, NoiseKey};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Dispatch, Flex};
 use burn::tensor::{DType, Tensor, TensorData};
@@ -24,8 +24,7 @@ impl PerturbOps for Flex {
         let shape = base.layout().shape().clone();
         let n = shape.num_elements();
         let clean = &base.storage::<f32>()[base.layout().start_offset()..][..n];
-        let mut out = vec![0.0f32; n];
-        add_normal(key, std, clean, &mut out);
+        let out = add_normal_to_vec(key, std, clean);
         FlexTensor::from_data(TensorData::new(out, shape))
     }
 }

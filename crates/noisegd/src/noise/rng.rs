@@ -76,6 +76,7 @@
 //! std `ln`/`sqrt`/`sin_cos` in f64 (max |z| ≈ 8.6). Slower, accurate to f64 rounding.
 
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// Identifies one stream of Gaussian numbers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -410,10 +411,11 @@ impl Sink for Fill<'_> {
     }
 }
 
+/// Writes `base + std·z` into possibly uninitialized memory (every element is written once).
 struct Add<'a, 'b> {
     std: f32,
     base: &'b [f32],
-    out: &'a mut [f32],
+    out: &'a mut [MaybeUninit<f32>],
 }
 impl Sink for Add<'_, '_> {
     #[inline(always)]
@@ -424,7 +426,7 @@ impl Sink for Add<'_, '_> {
             .zip(&self.base[at..at + n])
             .zip(z)
         {
-            *o = b + self.std * z;
+            o.write(b + self.std * z);
         }
     }
 }
@@ -583,6 +585,35 @@ pub fn add_normal(key: NoiseKey, std: f32, base: &[f32], out: &mut [f32]) {
 
 /// `out[i] = base[i] + std * normal_at(key, start + i)` (for a shard that starts at `start`).
 pub fn add_normal_from(key: NoiseKey, start: u64, std: f32, base: &[f32], out: &mut [f32]) {
+    // SAFETY: MaybeUninit<f32> has f32's layout, and only initialized values are written.
+    let out = unsafe { &mut *(out as *mut [f32] as *mut [MaybeUninit<f32>]) };
+    add_normal_uninit(key, start, std, base, out)
+}
+
+/// `base[i] + std * normal_at(key, i)` as a new vector, each element written once: no zeroing
+/// pass before (for a 3.6 MB copy that pass was a third of the time, on one thread).
+pub fn add_normal_to_vec(key: NoiseKey, std: f32, base: &[f32]) -> Vec<f32> {
+    let mut out = Vec::with_capacity(base.len());
+    add_normal_uninit(
+        key,
+        0,
+        std,
+        base,
+        &mut out.spare_capacity_mut()[..base.len()],
+    );
+    // SAFETY: add_normal_uninit wrote every element of 0..base.len().
+    unsafe { out.set_len(base.len()) };
+    out
+}
+
+/// [`add_normal_from`] into memory that may be uninitialized; writes every element of `out`.
+fn add_normal_uninit(
+    key: NoiseKey,
+    start: u64,
+    std: f32,
+    base: &[f32],
+    out: &mut [MaybeUninit<f32>],
+) {
     assert_eq!(
         base.len(),
         out.len(),

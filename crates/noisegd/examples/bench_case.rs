@@ -111,7 +111,7 @@ fn peak_rss_mib() -> Option<f64> {
 fn time_steps<M, F>(mut model: M, args: &Args, loss: F) -> Vec<f64>
 where
     M: Module,
-    F: Fn(&M) -> Tensor<1>,
+    F: Fn(&M) -> Tensor<1> + Sync,
 {
     let total = (args.warmup + args.steps) as u64;
     let noise = NoiseConfig {

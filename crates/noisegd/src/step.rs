@@ -426,7 +426,20 @@ impl NoiseInjection {
     /// One step: perturb, take the gradient there, step the clean `model` with the base optimizer.
     /// A non-finite loss or gradient stops with [`Error::Diverged`] and leaves `model` unchanged
     /// (it is returned inside no result: the caller still holds its last good copy if it cloned).
-    pub fn step<M: Module, F: FnMut(&M) -> Tensor<1>>(
+    ///
+    /// The step runs on a thread of rayon's pool (`rayon::scope`), so that the kernels' parallel
+    /// halves start and finish inside the pool instead of each handing work over from the
+    /// calling thread and waiting to be woken (MLP 1 batch 128, 2 threads: 3.80–4.12 →
+    /// 3.64–3.72 ms per step, alternating runs). Called from inside the pool it runs in place.
+    pub fn step<M: Module, F: FnMut(&M) -> Tensor<1> + Send>(
+        &mut self,
+        model: M,
+        loss_fn: F,
+    ) -> Result<(M, StepReport)> {
+        rayon::scope(|_| self.step_here(model, loss_fn))
+    }
+
+    fn step_here<M: Module, F: FnMut(&M) -> Tensor<1>>(
         &mut self,
         model: M,
         loss_fn: F,

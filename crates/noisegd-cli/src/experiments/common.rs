@@ -98,7 +98,7 @@ pub fn train<M: Module>(
     noise: NoiseConfig,
     seed: u64,
     mut model: M,
-    loss: impl Fn(&M) -> Tensor<1>,
+    loss: impl Fn(&M) -> Tensor<1> + Sync,
     method: &str,
     mut on_step: impl FnMut(u64, &M, &StepReport) -> Result<()>,
 ) -> Result<M> {
@@ -158,7 +158,7 @@ pub fn train_gd_and_pgd<M: Module, const D: usize>(
     label: &str,
     average_last: f64,
     init: impl Fn() -> M,
-    loss: impl Fn(&M) -> Tensor<1>,
+    loss: impl Fn(&M) -> Tensor<1> + Sync,
     predictor: impl Fn(&M) -> Tensor<D>,
     evaluate: impl Fn(&[f64]) -> Evaluation,
     metrics: &mut MetricsWriter,

@@ -46,7 +46,7 @@ fn assert_close(burn: f64, theory: f64, what: &str) {
 }
 
 /// Trains `model` for `steps` PGD steps (layer noise) and returns (first, last) clean loss.
-fn train<M: Module>(model: M, loss: impl Fn(&M) -> Tensor<1>, steps: u64) -> (f64, f64) {
+fn train<M: Module>(model: M, loss: impl Fn(&M) -> Tensor<1> + Sync, steps: u64) -> (f64, f64) {
     let first = scalar(loss(&model));
     let optim = OptimConfig {
         lr: 0.05,

@@ -305,18 +305,27 @@ pub fn forward(g: &ConvGeom, x: &[f32], weight: &[f32], bias: &[f32]) -> Vec<f32
     out
 }
 
-/// One thread's share of the backward pass.
-struct Partial {
-    d_weight: Vec<f32>,
-    d_bias: Vec<f32>,
-    col: Vec<f32>,
-    dcol: Vec<f32>,
-}
-
 /// `(dx, d_weight, d_bias)`, each present where it was asked for.
 pub type ConvGrads = (Option<Vec<f32>>, Option<Vec<f32>>, Option<Vec<f32>>);
 
+/// `Σ parts`, added in the order given.
+fn sum_in_order(parts: &[Vec<f32>], len: usize) -> Vec<f32> {
+    let mut total = vec![0.0f32; len];
+    for part in parts {
+        total.iter_mut().zip(part).for_each(|(t, p)| *t += p);
+    }
+    total
+}
+
+/// Partial sums of `dW` over the batch: at most this many, whatever the thread count.
+const PARTIALS: usize = 8;
+
 /// Gradients of [`forward`] from `d_out`: `(dx, d_weight, d_bias)`, each only where `need` says.
+///
+/// `dW` and `d_bias` are sums over the batch. The batch is cut into at most [`PARTIALS`] runs
+/// of consecutive images fixed by the batch size alone; each run is summed in image order, and
+/// the runs' sums are added in run order — so every bit of the result is the same on any number
+/// of threads.
 pub fn backward(
     g: &ConvGeom,
     x: &[f32],
@@ -330,77 +339,101 @@ pub fn backward(
     // Each image writes only its own slice of dx: handed to the tasks as an address.
     let dx_addr = dx.as_mut().map(|v| v.as_mut_ptr() as usize);
     let in_image = g.in_image();
-    let empty = || Partial {
-        d_weight: vec![],
-        d_bias: vec![],
-        col: vec![],
-        dcol: vec![],
-    };
-    let total = (0..g.batch)
+    let run = g.batch.div_ceil(PARTIALS).max(1);
+    let runs = g.batch.div_ceil(run);
+    let partials: Vec<(Vec<f32>, Vec<f32>)> = (0..runs)
         .into_par_iter()
-        .with_min_len(images_per_task(g))
-        .fold(empty, |mut acc, b| {
-            if acc.col.is_empty() {
-                acc.col = vec![0.0; k * hw];
-                acc.dcol = if need[0] { vec![0.0; k * hw] } else { vec![] };
-                acc.d_weight = if need[1] {
-                    vec![0.0; g.c_out * k]
+        .map_init(
+            // Scratch per task: this image's col and dcol.
+            || {
+                (
+                    vec![0.0f32; k * hw],
+                    if need[0] {
+                        vec![0.0f32; k * hw]
+                    } else {
+                        vec![]
+                    },
+                )
+            },
+            |(col, dcol), r| {
+                let mut d_weight = if need[1] {
+                    vec![0.0f32; g.c_out * k]
                 } else {
                     vec![]
                 };
-                acc.d_bias = if need[2] { vec![0.0; g.c_out] } else { vec![] };
-            }
-            let d_out_image = &d_out[b * g.out_image()..][..g.out_image()];
-            let d_out_mat = MatRef::row_major(d_out_image, g.c_out, hw);
-            if need[1] {
-                im2col(g, &x[b * in_image..][..in_image], &mut acc.col);
-                let col_t = MatRef::row_major(&acc.col, k, hw).t();
-                matmul_into_single(&mut acc.d_weight, d_out_mat, col_t, true);
-            }
-            if need[2] {
-                for (s, row) in acc.d_bias.iter_mut().zip(d_out_image.chunks_exact(hw)) {
-                    *s += row.iter().sum::<f32>();
-                }
-            }
-            if let Some(addr) = dx_addr {
-                matmul_into_single(&mut acc.dcol, w_t, d_out_mat, false);
-                // SAFETY: image b's slice of dx; no other task touches it, and dx outlives the loop.
-                let dx_image = unsafe {
-                    std::slice::from_raw_parts_mut((addr as *mut f32).add(b * in_image), in_image)
+                let mut d_bias = if need[2] {
+                    vec![0.0f32; g.c_out]
+                } else {
+                    vec![]
                 };
-                col2im_add(g, &mut acc.dcol, dx_image);
-            }
-            acc
-        })
-        .reduce(empty, |mut a, b| {
-            if a.col.is_empty() {
-                return b;
-            }
-            if !b.col.is_empty() {
-                a.d_weight
-                    .iter_mut()
-                    .zip(&b.d_weight)
-                    .for_each(|(x, y)| *x += y);
-                a.d_bias
-                    .iter_mut()
-                    .zip(&b.d_bias)
-                    .for_each(|(x, y)| *x += y);
-            }
-            a
-        });
-    let d_weight = need[1].then(|| {
-        if total.d_weight.is_empty() {
-            vec![0.0; g.c_out * k]
-        } else {
-            total.d_weight
-        }
-    });
-    let d_bias = need[2].then(|| {
-        if total.d_bias.is_empty() {
-            vec![0.0; g.c_out]
-        } else {
-            total.d_bias
-        }
-    });
+                for b in r * run..((r + 1) * run).min(g.batch) {
+                    let d_out_image = &d_out[b * g.out_image()..][..g.out_image()];
+                    let d_out_mat = MatRef::row_major(d_out_image, g.c_out, hw);
+                    if need[1] {
+                        im2col(g, &x[b * in_image..][..in_image], col);
+                        let col_t = MatRef::row_major(col, k, hw).t();
+                        matmul_into_single(&mut d_weight, d_out_mat, col_t, true);
+                    }
+                    if need[2] {
+                        for (s, row) in d_bias.iter_mut().zip(d_out_image.chunks_exact(hw)) {
+                            *s += row.iter().sum::<f32>();
+                        }
+                    }
+                    if let Some(addr) = dx_addr {
+                        matmul_into_single(dcol, w_t, d_out_mat, false);
+                        // SAFETY: image b's slice of dx; no other task touches it, and dx
+                        // outlives the loop.
+                        let dx_image = unsafe {
+                            std::slice::from_raw_parts_mut(
+                                (addr as *mut f32).add(b * in_image),
+                                in_image,
+                            )
+                        };
+                        col2im_add(g, dcol, dx_image);
+                    }
+                }
+                (d_weight, d_bias)
+            },
+        )
+        .collect();
+    let (weight_parts, bias_parts): (Vec<_>, Vec<_>) = partials.into_iter().unzip();
+    let d_weight = need[1].then(|| sum_in_order(&weight_parts, g.c_out * k));
+    let d_bias = need[2].then(|| sum_in_order(&bias_parts, g.c_out));
     (dx, d_weight, d_bias)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gradients_are_bit_identical_on_one_two_and_three_threads() {
+        let spec = ConvSpec {
+            stride: [1, 1],
+            padding: [1, 1, 1, 1],
+            dilation: [1, 1],
+        };
+        let g = ConvGeom::new([10, 3, 6, 6], [4, 3, 3, 3], spec).unwrap();
+        let values = |n: usize, salt: u32| -> Vec<f32> {
+            (0..n)
+                .map(|i| (((i as u32).wrapping_mul(2654435761) ^ salt) % 997) as f32 / 498.0 - 1.0)
+                .collect()
+        };
+        let x = values(10 * 3 * 36, 1);
+        let w = values(4 * 27, 2);
+        let d_out = values(10 * 4 * 36, 3);
+        let run = |threads| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let (dx, dw, db) = pool.install(|| backward(&g, &x, &w, &d_out, [true; 3]));
+            let bits =
+                |v: Option<Vec<f32>>| v.unwrap().iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            (bits(dx), bits(dw), bits(db))
+        };
+        let one = run(1);
+        assert_eq!(one, run(2));
+        assert_eq!(one, run(3));
+    }
 }

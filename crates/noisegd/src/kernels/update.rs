@@ -64,6 +64,16 @@ fn dense(t: FlexTensor) -> FlexTensor {
     }
 }
 
+/// `param` and `grad` as dense `f32` tensors (the only dtype the fused update takes).
+fn dense_f32_pair(param: FlexTensor, grad: FlexTensor) -> (FlexTensor, FlexTensor) {
+    assert_eq!(
+        param.dtype(),
+        DType::F32,
+        "the fused SGD update takes f32 parameters"
+    );
+    (dense(param), dense(grad))
+}
+
 /// `t`'s elements, for writing; copies first only if the buffer is shared (copy-on-write).
 fn writable(t: &mut FlexTensor) -> &mut [f32] {
     t.storage_mut::<f32>()
@@ -109,13 +119,7 @@ fn momentum_chunk<const FIRST: bool, const NESTEROV: bool>(
 
 impl UpdateOps for Flex {
     fn sgd_update(param: FlexTensor, grad: FlexTensor, lr: f32, weight_decay: f32) -> FlexTensor {
-        assert_eq!(
-            param.dtype(),
-            DType::F32,
-            "the fused SGD update takes f32 parameters"
-        );
-        let grad = dense(grad);
-        let mut param = dense(param);
+        let (mut param, grad) = dense_f32_pair(param, grad);
         let g: &[f32] = grad.storage();
         let p = writable(&mut param);
         if p.len() <= CHUNK {
@@ -139,13 +143,7 @@ impl UpdateOps for Flex {
         nesterov: bool,
         first: bool,
     ) -> (FlexTensor, FlexTensor) {
-        assert_eq!(
-            param.dtype(),
-            DType::F32,
-            "the fused SGD update takes f32 parameters"
-        );
-        let grad = dense(grad);
-        let mut param = dense(param);
+        let (mut param, grad) = dense_f32_pair(param, grad);
         // On the first step the velocity is overwritten, so any buffer of the right size will do.
         let mut velocity = if first {
             param.clone().to_contiguous()

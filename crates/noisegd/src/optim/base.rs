@@ -158,7 +158,8 @@ impl OptimConfig {
     }
 }
 
-/// The base optimizer: a burn-optim update rule with its state, plus the learning-rate schedule.
+/// The base optimizer: an update rule (SGD fused, Adam/AdamW from burn-optim) with its state, plus
+/// the learning-rate schedule.
 pub struct BaseOptimizer {
     config: OptimConfig,
     schedule: LrSchedule,

@@ -1,17 +1,12 @@
 //! `noisegd`: run perturbed-gradient-descent experiments from TOML configs.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 use noisegd_cli::config::{self, RunConfig};
 use noisegd_cli::experiments::{self, RunOptions};
 use noisegd_cli::run::RunDir;
 use noisegd_cli::{data_check, sweep};
 use std::path::{Path, PathBuf};
-
-/// The demo's config, compiled in so that `noisegd demo` needs no file.
-const DEMO_CONFIG: &str = include_str!("../../../configs/demo.toml");
-/// Part 3 of the demo: classification on the embedded Fashion-MNIST subset.
-const DEMO_CLASSIFY_CONFIG: &str = include_str!("../../../configs/demo_classify.toml");
 
 #[derive(Parser)]
 #[command(
@@ -170,43 +165,11 @@ fn real_main() -> Result<()> {
             let config = config.expect("clap requires CONFIG without --resume");
             let config = RunConfig::load(&config, &set)?;
             let out = out.unwrap_or_else(|| default_out("runs", &config));
-            execute(&config, &out, options)
+            experiments::execute(&config, &out, options)
         }
         Command::Demo { out, set } => {
-            let config =
-                RunConfig::parse(DEMO_CONFIG, &set).context("in the built-in demo config")?;
             let out = out.unwrap_or_else(|| PathBuf::from(format!("noisegd-demo-{}", timestamp())));
-            // Part 1, the Lasso; part 2, the width explosion from the same file's [width] table
-            // (that experiment runs its noise policies itself, so the Lasso's [noise] is dropped).
-            println!("part 1/3: PGD solves the weighted Lasso");
-            execute(&config, &out.join("lasso"), options)?;
-            let width = RunConfig {
-                experiment: config::Experiment::Width,
-                noise: Default::default(),
-                ..config
-            };
-            width
-                .validate()
-                .context("in the [width] table of the built-in demo config")?;
-            println!("part 2/3: all-weights noise explodes with the width, layer-wise does not");
-            execute(&width, &out.join("width"), options)?;
-            print_width_headline(&out.join("width"))?;
-            println!("part 3/3: GD, layer-wise and all-weights noise on the embedded Fashion-MNIST subset");
-            for policy in ["none", "layer", "all"] {
-                let config =
-                    RunConfig::parse(DEMO_CLASSIFY_CONFIG, &[format!("noise.policy={policy}")])
-                        .context("in the built-in classification demo config")?;
-                let dir = out.join(format!("classify-{policy}"));
-                execute(&config, &dir, options)?;
-                let summary: serde_json::Value =
-                    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json"))?)?;
-                println!(
-                    "  {policy:>5}: test accuracy {:.1} %, train loss {:.3}",
-                    100.0 * summary["test_accuracy"].as_f64().unwrap_or(f64::NAN),
-                    summary["train_loss"].as_f64().unwrap_or(f64::NAN)
-                );
-            }
-            Ok(())
+            experiments::demo::run(&out, &set, options)
         }
         Command::Sweep {
             config,
@@ -247,10 +210,10 @@ fn real_main() -> Result<()> {
         } => {
             let out = out.unwrap_or_else(|| dirs[0].clone());
             let reference = match reference {
-                Some(path) => sweep::aggregate::reference_from(&path)?,
+                Some(path) => noisegd_cli::report::sweep::reference_from(&path)?,
                 None => Default::default(),
             };
-            let report = sweep::aggregate::report(&dirs, &out, &figures, &reference)?;
+            let report = noisegd_cli::report::sweep::report(&dirs, &out, &figures, &reference)?;
             println!("report: {}", report.display());
             Ok(())
         }
@@ -258,19 +221,6 @@ fn real_main() -> Result<()> {
             command: DataCommand::Check { dir },
         } => data_check::run(dir.as_deref()),
     }
-}
-
-fn execute(config: &RunConfig, out: &Path, options: RunOptions) -> Result<()> {
-    experiments::check_inputs(config)?;
-    let dir = RunDir::create(out, config)?;
-    let started = std::time::Instant::now();
-    let report = experiments::run(config, &dir, options)?;
-    println!(
-        "finished in {:.1} s; report: {}",
-        started.elapsed().as_secs_f64(),
-        report.display()
-    );
-    Ok(())
 }
 
 /// `noisegd run --resume DIR`.
@@ -323,28 +273,8 @@ fn warn_if_other_version(dir: &Path) {
     }
 }
 
-/// The demo's one-line answer on the width explosion, read back from the run's summary.
-fn print_width_headline(dir: &Path) -> Result<()> {
-    let path = dir.join("summary.json");
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let s: serde_json::Value = serde_json::from_str(&text)?;
-    let f = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
-    println!(
-        "  R_σ − R̃_σ grows by {:.3} per hidden unit (closed form {:.3}, R² {:.4}); R̃_σ changes by {:.1} % across widths",
-        f("slope_fit"),
-        f("slope_closed_form"),
-        f("slope_r2"),
-        100.0 * f("layer_rel_change")
-    );
-    Ok(())
-}
-
 fn default_out(root: &str, config: &RunConfig) -> PathBuf {
-    let name = serde_json::to_value(config.experiment)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_else(|| "run".into());
+    let name = config::name(&config.experiment);
     Path::new(root).join(format!("{name}-seed{}-{}", config.seed, timestamp()))
 }
 

@@ -12,9 +12,9 @@
 
 use crate::config::RunConfig;
 use anyhow::{bail, Context, Result};
+use noisegd::train::MetricsCsv;
 use serde::Serialize;
-use std::fs::{self, File};
-use std::io::BufWriter;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 /// burn's version, pinned in Cargo.toml.
@@ -146,92 +146,10 @@ impl RunDir {
         self.write_text(name, &(serde_json::to_string_pretty(value)? + "\n"))
     }
 
-    /// Opens `metrics.csv` with the given columns.
-    pub fn metrics(&self, columns: &[&str]) -> Result<MetricsWriter> {
-        let path = self.file("metrics.csv");
-        let file =
-            File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
-        let mut writer = csv::Writer::from_writer(BufWriter::new(file));
-        writer
-            .write_record(columns)
-            .and_then(|_| writer.flush().map_err(Into::into))
-            .with_context(|| format!("cannot write to {}", path.display()))?;
-        Ok(MetricsWriter {
-            writer,
-            columns: columns.len(),
-            path,
-        })
+    /// Creates `metrics.csv` with the given columns.
+    pub fn metrics(&self, columns: &[&str]) -> Result<MetricsCsv> {
+        Ok(MetricsCsv::create(&self.file("metrics.csv"), columns)?)
     }
-
-    /// Puts back `metrics.csv` as a checkpoint saved it (`text`: the header and the rows up to
-    /// the checkpoint; rows logged after it are dropped, the resumed run logs them again) and
-    /// opens it to append.
-    pub fn metrics_resumed(&self, columns: &[&str], text: &str) -> Result<MetricsWriter> {
-        let path = self.file("metrics.csv");
-        let header = text.lines().next().unwrap_or("");
-        if header != columns.join(",") {
-            bail!(
-                "the checkpoint's metrics have columns `{header}`, this version writes `{}`: resume with the version that started the run (versions.json)",
-                columns.join(",")
-            );
-        }
-        self.write_text("metrics.csv", text)?;
-        let file = fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .with_context(|| format!("cannot open {} to append", path.display()))?;
-        Ok(MetricsWriter {
-            writer: csv::Writer::from_writer(BufWriter::new(file)),
-            columns: columns.len(),
-            path,
-        })
-    }
-}
-
-/// `metrics.csv`, one row per logged step, flushed after every row so that a killed run keeps
-/// everything it logged.
-pub struct MetricsWriter {
-    writer: csv::Writer<BufWriter<File>>,
-    columns: usize,
-    path: PathBuf,
-}
-
-impl MetricsWriter {
-    /// Appends one row; values are written with Rust's shortest round-trip formatting, so the
-    /// file holds the exact numbers.
-    pub fn row(&mut self, values: &[String]) -> Result<()> {
-        assert_eq!(
-            values.len(),
-            self.columns,
-            "metrics row width must match the header"
-        );
-        self.writer
-            .write_record(values)
-            .and_then(|_| self.writer.flush().map_err(Into::into))
-            .with_context(|| format!("cannot write to {}", self.path.display()))
-    }
-}
-
-/// Whether step `done` (counted from 1) gets a metrics row: every `log_every` steps, the last
-/// step, and the 1-2-5 sequence (1, 2, 5, 10, 20, 50, ...) so that log-scale plots have points
-/// in the first decades too.
-pub fn should_log(done: u64, log_every: u64, steps: u64) -> bool {
-    if done.is_multiple_of(log_every) || done == steps {
-        return true;
-    }
-    let mut decade = 1;
-    while decade <= done {
-        if [decade, 2 * decade, 5 * decade].contains(&done) {
-            return true;
-        }
-        decade *= 10;
-    }
-    false
-}
-
-/// Formats a float for the metrics file.
-pub fn num(x: f64) -> String {
-    format!("{x}")
 }
 
 #[cfg(test)]
@@ -239,21 +157,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn logs_on_the_grid_the_last_step_and_a_log_spaced_start() {
-        let logged: Vec<u64> = (1..=1000).filter(|&d| should_log(d, 300, 1000)).collect();
-        assert_eq!(
-            logged,
-            [1, 2, 5, 10, 20, 50, 100, 200, 300, 500, 600, 900, 1000]
-        );
-    }
-
-    #[test]
     fn refuses_to_overwrite_an_existing_run() {
         let tmp = tempfile::tempdir().unwrap();
         let config = RunConfig::parse("experiment = \"lasso\"\n", &[]).unwrap();
         let dir = RunDir::create(tmp.path(), &config).unwrap();
         let mut m = dir.metrics(&["step", "loss"]).unwrap();
-        m.row(&["0".into(), num(0.5)]).unwrap();
+        m.row(&["0".into(), noisegd::train::num(0.5)]).unwrap();
         let before = fs::read_to_string(tmp.path().join("metrics.csv")).unwrap();
         let err = RunDir::create(tmp.path(), &config).err().unwrap();
         assert!(err.to_string().contains("already holds a run"), "{err}");

@@ -32,6 +32,16 @@ pub enum Error {
         /// What went wrong and what to do.
         message: String,
     },
+    /// A file of the run (its metrics) could not be written or read.
+    #[error("cannot {action} {}: {message}", path.display())]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What was being done: `create`, `write to`, `read back`, ...
+        action: String,
+        /// The operating system's or the writer's message.
+        message: String,
+    },
     /// Shape or length mismatch between things that must agree.
     #[error("shape mismatch in {context}: expected {expected}, found {found}")]
     Shape {

@@ -8,6 +8,19 @@
 //!
 //! The whole method is [`step::NoiseInjection`]; everything else (models, data, theory) exists to
 //! run it on real problems and to check what it does.
+//!
+//! The layers, bottom to top, each importing only from below (models, data, theory, diagnostics
+//! sit beside them):
+//!
+//! ```text
+//! noise (rng, policy, schedule, draw) -> step (perturbed step) -> train (the driver) -> your program / the CLI
+//! ```
+//!
+//! - [`noise`]: which groups get how much noise, drawn from `(seed, step, group, element)`;
+//! - [`step`]: `w ← opt(w, ∇L(w + ε))`, the clean weights never written to;
+//! - [`train`]: the one training loop (cadence, metrics, checkpoints, stop, divergence) that every
+//!   experiment and a user's program runs through, with hooks for what it measures;
+//! - [`data::TrainingSet`]: from a data set's name to the batch of every step.
 
 pub mod backend;
 pub mod batchnorm;
@@ -22,6 +35,7 @@ pub mod optim;
 pub mod params;
 pub mod step;
 pub mod theory;
+pub mod train;
 
 pub use error::{Error, Result};
 

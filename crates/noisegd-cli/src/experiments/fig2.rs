@@ -11,18 +11,22 @@
 //! do not); plots show the mean over seeds with a min–max band. The reference value is the
 //! minimum of R_eff over all predictors (the nuclear-norm problem of Eq. (10), solved exactly).
 
-use super::common::{planted_regression, row_major_f32, to_f64, train};
+use super::common::row_major_f32;
+use super::pair::to_f64;
 use super::{progress, RunOptions};
 use crate::config::RunConfig;
 use crate::report::plot::{write_line_plot, LinePlot, Scale, Series};
-use crate::run::{num, should_log, RunDir};
-use anyhow::Result;
+use crate::run::RunDir;
+use anyhow::{Context, Result};
 use burn::tensor::{Tensor, TensorData};
 use nalgebra::DMatrix;
+use noisegd::data::structured::planted_regression;
 use noisegd::models::factorization::TwoLayerLinear;
 use noisegd::noise::NoiseConfig;
+use noisegd::optim::BaseOptimizer;
 use noisegd::theory::nuclear::{mu_from_noise, NuclearRegression};
 use noisegd::theory::smoothed::{self, NoisyModel};
+use noisegd::train::{num, Driver, FullBatch, Hooks, Method, StepDone};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -34,6 +38,19 @@ const LABELS: [&str; 4] = [
     "GD + noise (layer)",
     "GD on the regularized loss",
 ];
+
+/// The hooks of one fig2 run: `row(step, model, step loss)` records both losses and gives the
+/// metrics row (also called by hand for the initialization, step 0).
+struct Fig2Log<F> {
+    row: F,
+}
+
+impl<F: FnMut(u64, &TwoLayerLinear, f64) -> Vec<String>> Hooks<TwoLayerLinear> for Fig2Log<F> {
+    type Error = anyhow::Error;
+    fn log(&mut self, at: &StepDone, model: &TwoLayerLinear) -> Result<Vec<String>> {
+        Ok((self.row)(at.done, model, at.report.loss))
+    }
+}
 
 /// `(step, value per repeat)` of one (width, method, loss) curve.
 type Curve = BTreeMap<u64, Vec<f64>>;
@@ -112,46 +129,46 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
             for repeat in 0..c.repeats {
                 let seed = config.seed.wrapping_add(repeat as u64);
                 let init = TwoLayerLinear::init(c.d0, width, 1, 1.0, seed, &device);
-                let mut log = |step: u64, m: &TwoLayerLinear, loss: f64| -> Result<()> {
-                    let (r, reg) = evaluate(m);
-                    entry.0.entry(step).or_default().push(r);
-                    entry.1.entry(step).or_default().push(reg);
-                    metrics.row(&[
-                        width.to_string(),
-                        method.to_string(),
-                        repeat.to_string(),
-                        seed.to_string(),
-                        step.to_string(),
-                        num(r),
-                        num(reg),
-                        num(loss),
-                        num(per_weight_std),
-                    ])
-                };
-                log(0, &init, f64::NAN)?;
-                let loss_fn = |m: &TwoLayerLinear| {
-                    if *method == "reg" {
-                        regularized(m)
-                    } else {
-                        original(m)
-                    }
-                };
-                train(
-                    config,
-                    noise.clone(),
-                    seed,
-                    init,
-                    loss_fn,
-                    method,
-                    |step, m, report| {
-                        let done = step + 1;
-                        if should_log(done, config.train.log_every, steps) {
-                            log(done, m, report.loss)?;
-                            bar.set_position(done_runs * steps + done);
-                        }
-                        Ok(())
+                let mut hooks = Fig2Log {
+                    row: |step: u64, m: &TwoLayerLinear, loss: f64| -> Vec<String> {
+                        let (r, reg) = evaluate(m);
+                        entry.0.entry(step).or_default().push(r);
+                        entry.1.entry(step).or_default().push(reg);
+                        vec![
+                            width.to_string(),
+                            method.to_string(),
+                            repeat.to_string(),
+                            seed.to_string(),
+                            step.to_string(),
+                            num(r),
+                            num(reg),
+                            num(loss),
+                            num(per_weight_std),
+                        ]
                     },
-                )?;
+                };
+                metrics.row(&(hooks.row)(0, &init, f64::NAN))?;
+                let loss_fn = if *method == "reg" {
+                    &regularized as &(dyn Fn(&TwoLayerLinear) -> Tensor<1> + Sync)
+                } else {
+                    &original
+                };
+                Driver::new(steps, config.train.log_every)
+                    .on_progress(|done| bar.set_position(done_runs * steps + done))
+                    .run(
+                        init,
+                        Method {
+                            noise: noise.clone(),
+                            optimizer: BaseOptimizer::new(&config.optim, steps)?,
+                            seed,
+                        },
+                        &mut FullBatch(()),
+                        |m: &TwoLayerLinear, _: &()| loss_fn(m),
+                        &mut hooks,
+                        &mut metrics,
+                    )?
+                    .finished()
+                    .with_context(|| format!("the {method} run diverged"))?;
                 done_runs += 1;
             }
         }
@@ -290,7 +307,7 @@ fn report(config: &RunConfig, s: &Value, table: &BTreeMap<(usize, usize), (f64, 
     let _ = writeln!(r, "# Fig. 2: noise injection minimizes the regularized loss, unless `all` meets a wide layer\n");
     let _ = writeln!(r, "**Data.** n = {} points from N(0, I) in R^{}, target y = Xβ* with β* = {:?} on the first coordinates (no label noise), data seed {}.\n", c.n, c.d0, c.planted, config.seed);
     let _ = writeln!(r, "**Training.** One-hidden-layer linear net Φ = W₂W₁Xᵀ at widths {:?}, the paper's initialization, {} full-batch steps of `{}` with lr {} for every method, {} seeds per (width, method) (seed {}, {}, …: init and noise differ). σ = {} (project convention: `all` per-weight std {}, `layer` std {} on one random layer; σ_t = {}). The paper does not state σ, β* or the iteration count: these are our choices.\n",
-        c.widths, config.train.steps, super::common::name(&config.optim.name), config.optim.lr, c.repeats, config.seed, config.seed + 1, c.sigma, f(&s["per_weight_std_all"]), f(&s["per_weight_std_layer"]), f(&s["theory_sigma"]));
+        c.widths, config.train.steps, crate::config::name(&config.optim.name), config.optim.lr, c.repeats, config.seed, config.seed + 1, c.sigma, f(&s["per_weight_std_all"]), f(&s["per_weight_std_layer"]), f(&s["theory_sigma"]));
     let _ = writeln!(r, "**Final values**: mean over seeds of the average over the logged steps in the last {:.0} % of the run. Minimum of R_eff over all predictors (Eq. 10, exact): {}.\n", 100.0 * c.tail, f(&s["explicit_optimum"]));
     let _ = writeln!(r, "| width | method | original loss | regularized loss | ÷ GD on reg. loss |\n|---|---|---|---|---|");
     for &width in &c.widths {

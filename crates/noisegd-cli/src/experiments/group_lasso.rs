@@ -6,17 +6,18 @@
 //! are compared with `min (1/2n)‖y − Σ X_jβ_j‖² + Σ_j λ_j‖X_jβ_j‖`, `λ_j = σ_t²‖X_j‖_F/n`,
 //! `σ_t = σ/√M`, solved by block coordinate descent to a certified duality gap.
 
-use super::common::{
-    f1, f32s, mse, name, rel_dist, support, train_gd_and_pgd, Evaluation, PAIR_COLUMNS,
-};
+use super::pair::{f32s, train_gd_and_pgd, Evaluation, Pair, PAIR_COLUMNS};
 use super::RunOptions;
+use crate::config::name;
 use crate::config::RunConfig;
 use crate::report::plot::{write_line_plot, LinePlot, Scale, Series};
+use crate::report::table::{pgd_vs_gd, Compared, Format, Summary};
 use crate::run::RunDir;
 use anyhow::{Context, Result};
 use burn::tensor::{Tensor, TensorData};
 use nalgebra::{DMatrix, DVector};
 use noisegd::data::structured::{group_sparse, GroupSparseConfig};
+use noisegd::diagnostics::recovery::{f1, mse, rel_dist, support};
 use noisegd::models::grouped::GroupedNet;
 use noisegd::params::ParamGroups;
 use noisegd::theory::group_lasso::{lambda_from_noise, GroupLasso, GroupLassoOptions};
@@ -88,17 +89,22 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
     let yt = Tensor::<1>::from_data(TensorData::new(f32s(&data.y), [n]), &device);
     let [gd_trace, pgd_trace] = train_gd_and_pgd(
         config,
-        "group_lasso",
-        g.average_last,
-        || GroupedNet::init(g.groups, k, g.init_scale, config.seed, &device),
-        |m: &GroupedNet| m.loss(xt.clone(), yt.clone()),
-        |m: &GroupedNet| m.beta(),
-        |beta| Evaluation {
-            train_loss: square.objective(&as_blocks(beta)),
-            objective: problem.objective(&as_blocks(beta)),
-            rel_dist: explicit_beta
-                .as_ref()
-                .map_or(f64::NAN, |b| rel_dist(beta, b)),
+        &Pair {
+            label: "group_lasso",
+            average_last: g.average_last,
+            init: &|| GroupedNet::init(g.groups, k, g.init_scale, config.seed, &device),
+            data: (xt, yt),
+            loss: &|m: &GroupedNet, (x, y): &(Tensor<2>, Tensor<1>)| m.loss(x.clone(), y.clone()),
+            predictor: &|m: &GroupedNet| m.beta(),
+            evaluate: &|beta, _| {
+                Evaluation::new(
+                    square.objective(&as_blocks(beta)),
+                    problem.objective(&as_blocks(beta)),
+                    explicit_beta
+                        .as_ref()
+                        .map_or(f64::NAN, |b| rel_dist(beta, b)),
+                )
+            },
         },
         &mut metrics,
         options,
@@ -153,8 +159,8 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
         config.noise.sigma
     );
     let mut objective = vec![
-        Series::new("GD", gd_trace.objective.clone()),
-        Series::new(label.clone(), pgd_trace.objective.clone()),
+        Series::new("GD", gd_trace.series(|e| e.objective)),
+        Series::new(label.clone(), pgd_trace.series(|e| e.objective)),
     ];
     if let Some(sol) = &explicit {
         objective.push(Series::new(
@@ -169,8 +175,8 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
                 x_scale: Scale::Log10,
                 y_scale: Scale::Log10,
                 series: vec![
-                    Series::new("GD", gd_trace.distance.clone()),
-                    Series::new(label.clone(), pgd_trace.distance.clone()),
+                    Series::new("GD", gd_trace.series(|e| e.rel_dist)),
+                    Series::new(label.clone(), pgd_trace.series(|e| e.rel_dist)),
                 ],
             },
             &dir.file("distance"),
@@ -214,13 +220,9 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
         &dir.file("group_norms"),
     )?;
 
-    let f = |key: &str| {
-        summary
-            .get(key)
-            .and_then(|v| v.as_f64())
-            .map_or("n/a".into(), |v| format!("{v:.4}"))
-    };
-    let list = |key: &str| summary.get(key).map_or("n/a".into(), |v| v.to_string());
+    let sum = Summary(&summary);
+    let f = |key: &str| sum.get(key, Format::Fixed);
+    let list = |key: &str| sum.get(key, Format::Raw);
     let mut r = String::new();
     let _ = writeln!(
         r,
@@ -228,42 +230,50 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
     );
     let _ = writeln!(r, "**Data.** n = {n}, {} groups of {k} features, {} active, noise std {}, {} test rows, seed {}.\n", g.groups, g.active_groups, g.noise_std, g.n_test, config.seed);
     let _ = writeln!(r, "**Training.** Φ = Σ v_j X_j w_j, {steps} full-batch steps of `{}` (lr {}), GD and PGD (`{}`, σ = {}) from the same initialization (scale {}). M = {n_groups} parameter groups (v and W); per-weight std used {}; σ_t = σ/√M = {}; λ_j = σ_t²‖X_j‖_F/n; solver relative duality gap {}.\n", name(&config.optim.name), config.optim.lr, name(&config.noise.policy), config.noise.sigma, g.init_scale, f("per_weight_std"), f("theory_sigma"), list("solver_rel_duality_gap"));
-    let _ = writeln!(
-        r,
-        "| | PGD (averaged over the last {:.0} %) | GD |",
-        100.0 * g.average_last
-    );
-    let _ = writeln!(r, "|---|---|---|");
-    let _ = writeln!(
-        r,
-        "| relative ℓ₂ distance to the explicit solution | {} | {} |",
-        f("rel_dist_to_explicit"),
-        f("gd_rel_dist_to_explicit")
-    );
-    let _ = writeln!(
-        r,
-        "| relative objective gap | {} | {} |",
-        f("objective_gap"),
-        f("gd_objective_gap")
-    );
-    let _ = writeln!(
-        r,
-        "| active-group F1 against the explicit solution | {} | {} |",
-        f("support_f1"),
-        f("gd_support_f1")
-    );
-    let _ = writeln!(
-        r,
-        "| relative distance to the planted β | {} | {} |",
-        f("pgd_rel_dist_to_truth"),
-        f("gd_rel_dist_to_truth")
-    );
-    let _ = writeln!(
-        r,
-        "| test mean squared error | {} | {} |\n",
-        f("pgd_test_mse"),
-        f("gd_test_mse")
-    );
+    let columns = [
+        format!(
+            "PGD (averaged over the last {:.0} %)",
+            100.0 * g.average_last
+        ),
+        "GD".into(),
+    ];
+    r.push_str(&pgd_vs_gd(
+        &summary,
+        &columns,
+        &[
+            Compared::new(
+                "relative ℓ₂ distance to the explicit solution",
+                "rel_dist_to_explicit",
+                "gd_rel_dist_to_explicit",
+                Format::Fixed,
+            ),
+            Compared::new(
+                "relative objective gap",
+                "objective_gap",
+                "gd_objective_gap",
+                Format::Fixed,
+            ),
+            Compared::new(
+                "active-group F1 against the explicit solution",
+                "support_f1",
+                "gd_support_f1",
+                Format::Fixed,
+            ),
+            Compared::new(
+                "relative distance to the planted β",
+                "pgd_rel_dist_to_truth",
+                "gd_rel_dist_to_truth",
+                Format::Fixed,
+            ),
+            Compared::new(
+                "test mean squared error",
+                "pgd_test_mse",
+                "gd_test_mse",
+                Format::Fixed,
+            ),
+        ],
+    ));
+    r.push('\n');
     let _ = writeln!(
         r,
         "Active groups: planted {}, explicit {}, PGD {}, GD {}.\n",

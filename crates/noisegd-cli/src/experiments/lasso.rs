@@ -9,23 +9,24 @@
 //! gap, so that the distance to it can be logged along training. Real data have no planted
 //! truth: the recovery metrics are left out of the summary, not estimated.
 
-use super::common::{average_from, f1, f32s, mse, name, rel_dist, support, to_f64};
-use super::{progress, RunOptions};
+use super::pair::{f32s, train_gd_and_pgd, Evaluation, Pair, Trace};
+use super::RunOptions;
+use crate::config::name;
 use crate::config::{DataName, RunConfig};
 use crate::report::plot::{write_line_plot, LinePlot, Scale, Series};
-use crate::run::{num, should_log, MetricsWriter, RunDir};
+use crate::report::table::{pgd_vs_gd, Compared, Format, Summary};
+use crate::run::RunDir;
 use anyhow::{Context, Result};
 use burn::module::Module;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData};
 use noisegd::data::synthetic::{generate, SparseRegressionConfig};
+use noisegd::diagnostics::recovery::{f1, mse, rel_dist, support};
 use noisegd::models::diagonal::{DiagonalNet, LinearPredictor, Parametrization, ProductNet};
-use noisegd::noise::{NoiseConfig, PolicyKind};
-use noisegd::optim::BaseOptimizer;
 use noisegd::params::ParamGroups;
-use noisegd::step::NoiseInjection;
 use noisegd::theory::lasso::{
     lambda_from_noise_with_factor, Design, LassoOptions, LassoSolution, WeightedLasso,
 };
+use noisegd::train::MetricsCsv;
 use serde_json::json;
 use std::fmt::Write as _;
 
@@ -153,20 +154,6 @@ struct Reference<'a> {
     tracked: Vec<usize>,
 }
 
-/// What one training run produced.
-struct Trained {
-    beta_avg: Vec<f64>,
-    beta_last: Vec<f64>,
-    /// `(step, lasso objective)` at each logged step.
-    objective: Vec<(f64, f64)>,
-    /// `(step, ‖β_t − β*‖/‖β*‖)` of the iterate, and of the running average once it started.
-    distance: Vec<(f64, f64)>,
-    avg_distance: Vec<(f64, f64)>,
-    /// `(step, β_j)` for each tracked coordinate.
-    paths: Vec<Vec<(f64, f64)>>,
-    final_train_loss: f64,
-}
-
 pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std::path::PathBuf> {
     let l = &config.lasso;
     let data = load_problem(config)?;
@@ -226,28 +213,26 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
     };
 
     let mut metrics = dir.metrics(&COLUMNS)?;
-    let bar = progress(2 * config.train.steps, "lasso", options);
+    let x = Tensor::<2>::from_data(TensorData::new(f32s(&data.x_rows), [data.n, d]), &device);
+    let y = Tensor::<1>::from_data(TensorData::new(f32s(&data.y), [data.n]), &device);
     let (gd, pgd) = match l.parametrization {
-        Parametrization::Difference => train_gd_and_pgd(
-            || DiagonalNet::uniform(d, l.init_scale, &device),
+        Parametrization::Difference => train_pair(
+            &|| DiagonalNet::uniform(d, l.init_scale, &device),
+            (x, y),
             config,
-            &data,
             &reference,
-            &device,
             &mut metrics,
-            &bar,
+            options,
         )?,
-        Parametrization::Product => train_gd_and_pgd(
-            || ProductNet::uniform(d, l.init_scale, &device),
+        Parametrization::Product => train_pair(
+            &|| ProductNet::uniform(d, l.init_scale, &device),
+            (x, y),
             config,
-            &data,
             &reference,
-            &device,
             &mut metrics,
-            &bar,
+            options,
         )?,
     };
-    bar.finish_and_clear();
 
     let per_weight_std = config.noise.per_weight_std(n_groups);
     let test_mse = |b: &[f64]| mse(&data.x_test_rows, &data.y_test, b);
@@ -268,15 +253,15 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
         "steps": config.train.steps,
         "lr": config.optim.lr,
         "averaged_over_last": l.average_last,
-        "pgd_support": support(&pgd.beta_avg),
-        "gd_support": support(&gd.beta_avg),
-        "pgd_final_train_loss": pgd.final_train_loss,
-        "gd_final_train_loss": gd.final_train_loss,
+        "pgd_support": support(&pgd.average),
+        "gd_support": support(&gd.average),
+        "pgd_final_train_loss": pgd.final_train_loss(),
+        "gd_final_train_loss": gd.final_train_loss(),
         "n_test": data.y_test.len(),
-        "pgd_beta": pgd.beta_avg,
-        "gd_beta": gd.beta_avg,
-        "pgd_test_mse": test_mse(&pgd.beta_avg),
-        "gd_test_mse": test_mse(&gd.beta_avg),
+        "pgd_beta": pgd.average,
+        "gd_beta": gd.average,
+        "pgd_test_mse": test_mse(&pgd.average),
+        "gd_test_mse": test_mse(&gd.average),
     });
     let obj = summary.as_object_mut().expect("an object");
     if let Some(names) = &data.feature_names {
@@ -287,11 +272,11 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
             obj.insert("true_support".into(), json!(true_support));
             obj.insert(
                 "pgd_rel_dist_to_truth".into(),
-                json!(rel_dist(&pgd.beta_avg, beta_star)),
+                json!(rel_dist(&pgd.average, beta_star)),
             );
             obj.insert(
                 "gd_rel_dist_to_truth".into(),
-                json!(rel_dist(&gd.beta_avg, beta_star)),
+                json!(rel_dist(&gd.average, beta_star)),
             );
         }
         None => {
@@ -306,13 +291,13 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
         let gap = |b: &[f64]| (lasso.objective(b) - p_star) / p_star;
         let explicit_support = support(&sol.beta);
         let extra = json!({
-            "rel_dist_to_explicit": rel_dist(&pgd.beta_avg, &sol.beta),
-            "last_iterate_rel_dist_to_explicit": rel_dist(&pgd.beta_last, &sol.beta),
-            "gd_rel_dist_to_explicit": rel_dist(&gd.beta_avg, &sol.beta),
-            "objective_gap": gap(&pgd.beta_avg),
-            "gd_objective_gap": gap(&gd.beta_avg),
-            "support_f1": f1(&support(&pgd.beta_avg), &explicit_support),
-            "gd_support_f1": f1(&support(&gd.beta_avg), &explicit_support),
+            "rel_dist_to_explicit": rel_dist(&pgd.average, &sol.beta),
+            "last_iterate_rel_dist_to_explicit": rel_dist(&pgd.last, &sol.beta),
+            "gd_rel_dist_to_explicit": rel_dist(&gd.average, &sol.beta),
+            "objective_gap": gap(&pgd.average),
+            "gd_objective_gap": gap(&gd.average),
+            "support_f1": f1(&support(&pgd.average), &explicit_support),
+            "gd_support_f1": f1(&support(&gd.average), &explicit_support),
             "explicit_test_mse": test_mse(&sol.beta),
             "explicit_objective": p_star,
             "explicit_support": explicit_support,
@@ -336,130 +321,48 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
     Ok(dir.file("report.md"))
 }
 
-/// Plain GD, then PGD with the configured noise, from the same initialization `init()`.
-fn train_gd_and_pgd<M: Module + LinearPredictor>(
-    init: impl Fn() -> M,
+/// GD and PGD from `init()` through the shared pair runner: the lasso logs, besides the pair's
+/// figures, the running average's distance and ‖β‖₁, and keeps the tracked coefficient paths.
+fn train_pair<M: Module + LinearPredictor>(
+    init: &dyn Fn() -> M,
+    batch: (Tensor<2>, Tensor<1>),
     config: &RunConfig,
-    data: &Problem,
     reference: &Reference,
-    device: &Device,
-    metrics: &mut MetricsWriter,
-    bar: &indicatif::ProgressBar,
-) -> Result<(Trained, Trained)> {
-    let gd_noise = NoiseConfig {
-        policy: PolicyKind::None,
-        sigma: 0.0,
-        ..config.noise.clone()
+    metrics: &mut MetricsCsv,
+    options: RunOptions,
+) -> Result<(Trace, Trace)> {
+    let evaluate = |beta: &[f64], average: Option<&[f64]>| {
+        let dist = |b: &[f64]| {
+            reference
+                .solution
+                .map_or(f64::NAN, |s| rel_dist(b, &s.beta))
+        };
+        Evaluation {
+            train_loss: reference.square.objective(beta),
+            objective: reference.lasso.objective(beta),
+            rel_dist: dist(beta),
+            more: vec![
+                average.map_or(f64::NAN, dist),
+                beta.iter().map(|b| b.abs()).sum(),
+            ],
+            kept: reference.tracked.iter().map(|&j| beta[j]).collect(),
+        }
     };
-    let gd = train(
-        ("gd", 0),
-        &gd_noise,
+    let [gd, pgd] = train_gd_and_pgd(
         config,
-        data,
-        reference,
-        device,
-        &init,
+        &Pair {
+            label: "lasso",
+            average_last: config.lasso.average_last,
+            init,
+            data: batch,
+            loss: &|m: &M, (x, y): &(Tensor<2>, Tensor<1>)| m.loss(x.clone(), y.clone()),
+            predictor: &|m: &M| m.beta(),
+            evaluate: &evaluate,
+        },
         metrics,
-        bar,
-    )?;
-    let pgd = train(
-        ("pgd", 1),
-        &config.noise,
-        config,
-        data,
-        reference,
-        device,
-        &init,
-        metrics,
-        bar,
+        options,
     )?;
     Ok((gd, pgd))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn train<M: Module + LinearPredictor>(
-    (method, index): (&str, u64),
-    noise: &NoiseConfig,
-    config: &RunConfig,
-    data: &Problem,
-    reference: &Reference,
-    device: &Device,
-    init: impl Fn() -> M,
-    metrics: &mut MetricsWriter,
-    bar: &indicatif::ProgressBar,
-) -> Result<Trained> {
-    let l = &config.lasso;
-    let (n, d) = (data.n, data.d);
-    let steps = config.train.steps;
-    let x = Tensor::<2>::from_data(TensorData::new(f32s(&data.x_rows), [n, d]), device);
-    let y = Tensor::<1>::from_data(TensorData::new(f32s(&data.y), [n]), device);
-    let mut model = init();
-    // Full-batch GD: one epoch is one step.
-    let optimizer = BaseOptimizer::new(&config.optim, steps)?;
-    let mut pgd = NoiseInjection::new(&model, noise.clone(), optimizer, config.seed, steps)?;
-    let average_from = average_from(steps, l.average_last);
-    let mut beta_sum = Tensor::<1>::zeros([d], &device.clone().inner());
-    let mut trained = Trained {
-        beta_avg: vec![],
-        beta_last: vec![],
-        objective: vec![],
-        distance: vec![],
-        avg_distance: vec![],
-        paths: vec![vec![]; reference.tracked.len()],
-        final_train_loss: f64::NAN,
-    };
-    for step in 0..steps {
-        pgd.set_epoch(step);
-        let (next, report) = pgd
-            .step(model, |m| m.loss(x.clone(), y.clone()))
-            .with_context(|| format!("the {method} run diverged"))?;
-        model = next;
-        if step >= average_from {
-            beta_sum = beta_sum + model.beta().inner();
-        }
-        let done = step + 1;
-        if !should_log(done, config.train.log_every, steps) {
-            continue;
-        }
-        let beta = to_f64(model.beta());
-        let t = done as f64;
-        let loss = reference.square.objective(&beta);
-        let objective = reference.lasso.objective(&beta);
-        trained.objective.push((t, objective));
-        trained.final_train_loss = loss;
-        for (path, &j) in trained.paths.iter_mut().zip(&reference.tracked) {
-            path.push((t, beta[j]));
-        }
-        let (mut dist, mut avg_dist) = (f64::NAN, f64::NAN);
-        if let Some(sol) = reference.solution {
-            dist = rel_dist(&beta, &sol.beta);
-            trained.distance.push((t, dist));
-            if step >= average_from {
-                let count = (step + 1 - average_from) as f64;
-                let avg: Vec<f64> = to_f64(beta_sum.clone()).iter().map(|v| v / count).collect();
-                avg_dist = rel_dist(&avg, &sol.beta);
-                trained.avg_distance.push((t, avg_dist));
-            }
-        }
-        metrics.row(&[
-            done.to_string(),
-            method.to_string(),
-            num(loss),
-            num(objective),
-            num(dist),
-            num(avg_dist),
-            num(beta.iter().map(|b| b.abs()).sum()),
-            num(report.loss),
-            num(report.sigma),
-            num(report.per_weight_std),
-            num(report.lr),
-        ])?;
-        bar.set_position(index * steps + done);
-    }
-    let count = (steps - average_from) as f64;
-    trained.beta_avg = to_f64(beta_sum).into_iter().map(|v| v / count).collect();
-    trained.beta_last = to_f64(model.beta());
-    Ok(trained)
 }
 
 fn plots(
@@ -467,8 +370,8 @@ fn plots(
     dir: &RunDir,
     data: &Problem,
     reference: &Reference,
-    gd: &Trained,
-    pgd: &Trained,
+    gd: &Trace,
+    pgd: &Trace,
     theory_sigma: f64,
 ) -> Result<()> {
     let steps = config.train.steps as f64;
@@ -478,8 +381,8 @@ fn plots(
         config.noise.sigma
     );
     let mut objective = vec![
-        Series::new("GD", gd.objective.clone()),
-        Series::new(pgd_label.clone(), pgd.objective.clone()),
+        Series::new("GD", gd.series(|e| e.objective)),
+        Series::new(pgd_label.clone(), pgd.series(|e| e.objective)),
     ];
     if let Some(sol) = reference.solution {
         objective.push(Series::new(
@@ -507,11 +410,11 @@ fn plots(
                 x_scale: Scale::Log10,
                 y_scale: Scale::Log10,
                 series: vec![
-                    Series::new("GD iterate", gd.distance.clone()),
-                    Series::new(format!("{pgd_label} iterate"), pgd.distance.clone()),
+                    Series::new("GD iterate", gd.series(|e| e.rel_dist)),
+                    Series::new(format!("{pgd_label} iterate"), pgd.series(|e| e.rel_dist)),
                     Series::new(
                         format!("{pgd_label} running average"),
-                        pgd.avg_distance.clone(),
+                        pgd.series(|e| e.more[0]),
                     ),
                 ],
             },
@@ -525,7 +428,7 @@ fn plots(
             .enumerate()
             .map(|(k, &j)| {
                 let target = reference.solution.map_or(0.0, |s| s.beta[j]);
-                let points = pgd.paths[k].iter().map(|(t, v)| (*t, v - target)).collect();
+                let points = pgd.series(|e| e.kept[k] - target);
                 Series::new(format!("β{j} (Lasso value {target:.3})"), points)
             })
             .collect();
@@ -551,8 +454,8 @@ fn plots(
     if let Some((beta_star, _)) = &data.truth {
         coef.push(Series::new("planted β", by_index(beta_star)));
     }
-    coef.push(Series::new("GD (averaged)", by_index(&gd.beta_avg)));
-    coef.push(Series::new("PGD (averaged)", by_index(&pgd.beta_avg)));
+    coef.push(Series::new("GD (averaged)", by_index(&gd.average)));
+    coef.push(Series::new("PGD (averaged)", by_index(&pgd.average)));
     if let Some(sol) = reference.solution {
         coef.push(Series::new("explicit Lasso β*", by_index(&sol.beta)));
     }
@@ -572,25 +475,9 @@ fn plots(
 
 fn report(config: &RunConfig, data: &Problem, s: &serde_json::Value, n_groups: usize) -> String {
     let l = &config.lasso;
-    let f = |k: &str| {
-        s.get(k)
-            .and_then(|v| v.as_f64())
-            .map_or("n/a".to_string(), |v| format!("{v:.4}"))
-    };
-    let e = |k: &str| {
-        s.get(k)
-            .and_then(|v| v.as_f64())
-            .map_or("n/a".to_string(), |v| format!("{v:.3e}"))
-    };
-    let sup = |k: &str| match s.get(k).and_then(|v| v.as_array()) {
-        Some(a) if a.len() <= 20 => format!(
-            "{} non-zeros: {}",
-            a.len(),
-            serde_json::Value::from(a.clone())
-        ),
-        Some(a) => format!("{} non-zeros", a.len()),
-        None => "n/a".into(),
-    };
+    let sum = Summary(s);
+    let f = |k: &str| sum.get(k, Format::Fixed);
+    let e = |k: &str| sum.get(k, Format::Sci);
     let mut r = String::new();
     let _ = writeln!(
         r,
@@ -621,58 +508,80 @@ fn report(config: &RunConfig, data: &Problem, s: &serde_json::Value, n_groups: u
         f("per_weight_std"), f("theory_sigma"), e("lasso_lambda_mean"), e("solver_rel_duality_gap"),
         s.get("solver_converged").map_or("n/a".into(), |v| v.to_string())
     );
-    let _ = writeln!(r, "| | PGD (iterates averaged over the last {:.0} %) | GD (same averaging) | explicit Lasso |", 100.0 * l.average_last);
-    let _ = writeln!(r, "|---|---|---|---|");
-    let _ = writeln!(
-        r,
-        "| relative ℓ₂ distance to the explicit Lasso solution | {} | {} | 0 |",
-        f("rel_dist_to_explicit"),
-        f("gd_rel_dist_to_explicit")
-    );
-    let _ = writeln!(
-        r,
-        "| relative objective gap (P(β̄) − P*)/P* | {} | {} | 0 |",
-        e("objective_gap"),
-        e("gd_objective_gap")
-    );
-    let _ = writeln!(
-        r,
-        "| support F1 against the explicit support | {} | {} | 1 |",
-        f("support_f1"),
-        f("gd_support_f1")
-    );
+    let mut rows = vec![
+        Compared::new(
+            "relative ℓ₂ distance to the explicit Lasso solution",
+            "rel_dist_to_explicit",
+            "gd_rel_dist_to_explicit",
+            Format::Fixed,
+        )
+        .explicit("0"),
+        Compared::new(
+            "relative objective gap (P(β̄) − P*)/P*",
+            "objective_gap",
+            "gd_objective_gap",
+            Format::Sci,
+        )
+        .explicit("0"),
+        Compared::new(
+            "support F1 against the explicit support",
+            "support_f1",
+            "gd_support_f1",
+            Format::Fixed,
+        )
+        .explicit("1"),
+    ];
     if data.truth.is_some() {
-        let _ = writeln!(
-            r,
-            "| relative ℓ₂ distance to the planted β | {} | {} | {} |",
-            f("pgd_rel_dist_to_truth"),
-            f("gd_rel_dist_to_truth"),
-            f("explicit_rel_dist_to_truth")
+        rows.push(
+            Compared::new(
+                "relative ℓ₂ distance to the planted β",
+                "pgd_rel_dist_to_truth",
+                "gd_rel_dist_to_truth",
+                Format::Fixed,
+            )
+            .explicit(sum.fixed("explicit_rel_dist_to_truth")),
         );
     }
-    let _ = writeln!(
-        r,
-        "| test mean squared error | {} | {} | {} |",
-        f("pgd_test_mse"),
-        f("gd_test_mse"),
-        f("explicit_test_mse")
-    );
-    let _ = writeln!(
-        r,
-        "| final train loss (1/2n)‖y − Xβ‖² | {} | {} | |",
-        e("pgd_final_train_loss"),
-        e("gd_final_train_loss")
-    );
-    let _ = writeln!(
-        r,
-        "| support (entries above 1 % of the largest) | {} | {} | {} |\n",
-        sup("pgd_support"),
-        sup("gd_support"),
-        sup("explicit_support")
-    );
+    rows.extend([
+        Compared::new(
+            "test mean squared error",
+            "pgd_test_mse",
+            "gd_test_mse",
+            Format::Fixed,
+        )
+        .explicit(sum.fixed("explicit_test_mse")),
+        Compared::new(
+            "final train loss (1/2n)‖y − Xβ‖²",
+            "pgd_final_train_loss",
+            "gd_final_train_loss",
+            Format::Sci,
+        )
+        .explicit(""),
+        Compared::new(
+            "support (entries above 1 % of the largest)",
+            "pgd_support",
+            "gd_support",
+            Format::Support,
+        )
+        .explicit(sum.get("explicit_support", Format::Support)),
+    ]);
+    let columns = [
+        format!(
+            "PGD (iterates averaged over the last {:.0} %)",
+            100.0 * l.average_last
+        ),
+        "GD (same averaging)".into(),
+        "explicit Lasso".into(),
+    ];
+    r.push_str(&pgd_vs_gd(s, &columns, &rows));
+    r.push('\n');
     match &data.feature_names {
         None => {
-            let _ = writeln!(r, "Planted support: {}.\n", sup("true_support"));
+            let _ = writeln!(
+                r,
+                "Planted support: {}.\n",
+                sum.get("true_support", Format::Support)
+            );
         }
         Some(names) => {
             let _ = writeln!(

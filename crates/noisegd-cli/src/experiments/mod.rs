@@ -1,10 +1,12 @@
 //! One file per experiment; each turns a resolved config into a finished run directory.
 
 mod common;
+pub mod demo;
 pub mod fig2;
 pub mod group_lasso;
 pub mod lasso;
 pub mod nuclear;
+mod pair;
 pub mod train;
 pub mod width;
 
@@ -78,6 +80,20 @@ fn mark_status(dir: &RunDir, fields: serde_json::Value) -> Result<()> {
         summary.extend(f);
     }
     dir.write_json("summary.json", &summary)
+}
+
+/// Runs `config` into a new run directory `out` and prints where its report is.
+pub fn execute(config: &RunConfig, out: &std::path::Path, options: RunOptions) -> Result<()> {
+    check_inputs(config)?;
+    let dir = RunDir::create(out, config)?;
+    let started = std::time::Instant::now();
+    let report = run(config, &dir, options)?;
+    println!(
+        "finished in {:.1} s; report: {}",
+        started.elapsed().as_secs_f64(),
+        report.display()
+    );
+    Ok(())
 }
 
 /// Reads the data a config names from outside (a CSV file), so that a bad file is refused

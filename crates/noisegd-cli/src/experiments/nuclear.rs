@@ -7,15 +7,18 @@
 //! `min_M (1/2n)‖Yᵀ − MXᵀ‖²_F + μ‖MXᵀ‖_*`, `μ = (σ_t²/n)·√d₂·‖X‖_F`, `σ_t = σ/√M`, solved in
 //! closed form by singular-value thresholding and certified by its duality gap.
 
-use super::common::{f32s, name, rel_dist, train_gd_and_pgd, Evaluation, PAIR_COLUMNS};
+use super::pair::{f32s, train_gd_and_pgd, Evaluation, Pair, PAIR_COLUMNS};
 use super::RunOptions;
+use crate::config::name;
 use crate::config::RunConfig;
 use crate::report::plot::{write_line_plot, LinePlot, Scale, Series};
+use crate::report::table::{pgd_vs_gd, Compared, Format, Summary};
 use crate::run::RunDir;
 use anyhow::{Context, Result};
 use burn::tensor::{Tensor, TensorData};
 use nalgebra::DMatrix;
 use noisegd::data::structured::{low_rank, LowRankConfig};
+use noisegd::diagnostics::recovery::rel_dist;
 use noisegd::models::factorization::TwoLayerLinear;
 use noisegd::params::ParamGroups;
 use noisegd::theory::nuclear::{mu_from_noise, NuclearRegression};
@@ -71,20 +74,25 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
     let as_matrix = |m: &[f64]| DMatrix::from_row_slice(d2, d0, m);
     let [gd_trace, pgd_trace] = train_gd_and_pgd(
         config,
-        "nuclear",
-        c.average_last,
-        init,
-        |m: &TwoLayerLinear| m.loss(xt.clone(), yt.clone()),
-        |m: &TwoLayerLinear| m.product(),
-        |m| {
-            let m = as_matrix(m);
-            Evaluation {
-                train_loss: square(&m),
-                objective: problem.objective(&m),
-                rel_dist: explicit_z
-                    .as_ref()
-                    .map_or(f64::NAN, |z| rel_dist(&predictions(&m), z)),
-            }
+        &Pair {
+            label: "nuclear",
+            average_last: c.average_last,
+            init: &init,
+            data: (xt, yt),
+            loss: &|m: &TwoLayerLinear, (x, y): &(Tensor<2>, Tensor<2>)| {
+                m.loss(x.clone(), y.clone())
+            },
+            predictor: &|m: &TwoLayerLinear| m.product(),
+            evaluate: &|m, _| {
+                let m = as_matrix(m);
+                Evaluation::new(
+                    square(&m),
+                    problem.objective(&m),
+                    explicit_z
+                        .as_ref()
+                        .map_or(f64::NAN, |z| rel_dist(&predictions(&m), z)),
+                )
+            },
         },
         &mut metrics,
         options,
@@ -160,8 +168,8 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
         config.noise.sigma
     );
     let mut objective = vec![
-        Series::new("GD", gd_trace.objective.clone()),
-        Series::new(label.clone(), pgd_trace.objective.clone()),
+        Series::new("GD", gd_trace.series(|e| e.objective)),
+        Series::new(label.clone(), pgd_trace.series(|e| e.objective)),
     ];
     if let Some(sol) = &explicit {
         objective.push(Series::new(
@@ -176,8 +184,8 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
                 x_scale: Scale::Log10,
                 y_scale: Scale::Log10,
                 series: vec![
-                    Series::new("GD", gd_trace.distance.clone()),
-                    Series::new(label.clone(), pgd_trace.distance.clone()),
+                    Series::new("GD", gd_trace.series(|e| e.rel_dist)),
+                    Series::new(label.clone(), pgd_trace.series(|e| e.rel_dist)),
                 ],
             },
             &dir.file("distance"),
@@ -227,13 +235,9 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
         &dir.file("singular_values"),
     )?;
 
-    let f = |key: &str| {
-        summary
-            .get(key)
-            .and_then(|v| v.as_f64())
-            .map_or("n/a".into(), |v| format!("{v:.4}"))
-    };
-    let list = |key: &str| summary.get(key).map_or("n/a".into(), |v| v.to_string());
+    let sum = Summary(&summary);
+    let f = |key: &str| sum.get(key, Format::Fixed);
+    let list = |key: &str| sum.get(key, Format::Raw);
     let mut r = String::new();
     let _ = writeln!(
         r,
@@ -241,43 +245,49 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
     );
     let _ = writeln!(r, "**Data.** n = {n}, d₀ = {d0}, d₂ = {d2}, planted rank {}, noise std {}, {} test rows, seed {}.\n", c.rank, c.noise_std, c.n_test, config.seed);
     let _ = writeln!(r, "**Training.** Φ = W₂W₁Xᵀ with hidden width {}, {steps} full-batch steps of `{}` (lr {}), GD and PGD (`{}`, σ = {}) from the same initialization (scale {}). M = {n_groups} parameter groups; per-weight std used {}; σ_t = σ/√M = {}; μ = (σ_t²/n)√d₂‖X‖_F = {}; solver relative duality gap {}.\n", c.width, name(&config.optim.name), config.optim.lr, name(&config.noise.policy), config.noise.sigma, c.init_scale, f("per_weight_std"), f("theory_sigma"), f("mu"), list("solver_rel_duality_gap"));
-    let _ = writeln!(
-        r,
-        "| | PGD (averaged over the last {:.0} %) | GD |",
-        100.0 * c.average_last
+    let columns = [
+        format!(
+            "PGD (averaged over the last {:.0} %)",
+            100.0 * c.average_last
+        ),
+        "GD".into(),
+    ];
+    let rank_label = format!(
+        "rank (singular values above 1 % of the largest); explicit: {}",
+        list("explicit_rank")
     );
-    let _ = writeln!(r, "|---|---|---|");
-    let _ = writeln!(
-        r,
-        "| relative distance of the predictions to the explicit solution | {} | {} |",
-        f("rel_dist_to_explicit"),
-        f("gd_rel_dist_to_explicit")
-    );
-    let _ = writeln!(
-        r,
-        "| relative objective gap | {} | {} |",
-        f("objective_gap"),
-        f("gd_objective_gap")
-    );
-    let _ = writeln!(
-        r,
-        "| rank (singular values above 1 % of the largest); explicit: {} | {} | {} |",
-        list("explicit_rank"),
-        list("rank"),
-        list("gd_rank")
-    );
-    let _ = writeln!(
-        r,
-        "| relative distance to the planted predictions | {} | {} |",
-        f("pgd_rel_dist_to_truth"),
-        f("gd_rel_dist_to_truth")
-    );
-    let _ = writeln!(
-        r,
-        "| test mean squared error | {} | {} |\n",
-        f("pgd_test_mse"),
-        f("gd_test_mse")
-    );
+    r.push_str(&pgd_vs_gd(
+        &summary,
+        &columns,
+        &[
+            Compared::new(
+                "relative distance of the predictions to the explicit solution",
+                "rel_dist_to_explicit",
+                "gd_rel_dist_to_explicit",
+                Format::Fixed,
+            ),
+            Compared::new(
+                "relative objective gap",
+                "objective_gap",
+                "gd_objective_gap",
+                Format::Fixed,
+            ),
+            Compared::new(&rank_label, "rank", "gd_rank", Format::Raw),
+            Compared::new(
+                "relative distance to the planted predictions",
+                "pgd_rel_dist_to_truth",
+                "gd_rel_dist_to_truth",
+                Format::Fixed,
+            ),
+            Compared::new(
+                "test mean squared error",
+                "pgd_test_mse",
+                "gd_test_mse",
+                Format::Fixed,
+            ),
+        ],
+    ));
+    r.push('\n');
     let _ = writeln!(r, "Plots: `objective.svg`, `distance.svg`, `singular_values.svg`. Numbers: `summary.json`; curves: `metrics.csv`.");
     dir.write_text("report.md", &r)?;
     Ok(dir.file("report.md"))

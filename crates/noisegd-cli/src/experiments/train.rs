@@ -11,18 +11,15 @@ use super::RunOptions;
 use crate::config::RunConfig;
 use crate::interrupt::{self, Interrupted};
 use crate::report::plot::{write_line_plot, LinePlot, Scale, Series};
-use crate::run::{num, should_log, RunDir};
+use crate::run::RunDir;
 use anyhow::{Context, Result};
 use burn::module::Module;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor};
 use noisegd::batchnorm::inference_mode;
 use noisegd::checkpoint::Checkpoint;
-use noisegd::data::augment::augment_batch;
-use noisegd::data::batch::Batcher;
-use noisegd::data::dataset::{Dataset, Split};
-use noisegd::data::load::load_dataset;
-use noisegd::data::normalize::ChannelStats;
-use noisegd::data::subset::seeded_subset;
+use noisegd::data::dataset::Split;
+use noisegd::data::training_set::CROP_PADDING;
+use noisegd::data::{TrainingSet, TrainingSetConfig};
 use noisegd::diagnostics::hessian::{hessian_trace, HutchinsonConfig};
 use noisegd::diagnostics::norms::param_norms;
 use noisegd::diagnostics::regularizer::regularizer_estimate;
@@ -30,7 +27,7 @@ use noisegd::models::network::Network;
 use noisegd::models::{accuracy, cross_entropy, Classifier};
 use noisegd::optim::BaseOptimizer;
 use noisegd::params::ParamGroups;
-use noisegd::step::NoiseInjection;
+use noisegd::train::{num, Driver, Hooks, Method, MetricsCsv, Outcome, StepDone};
 use serde_json::json;
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -40,8 +37,6 @@ const EVAL_CHUNK: usize = 1000;
 /// Keys the Hutchinson probes and the regularizer's draws apart from the training noise.
 const HESSIAN_SEED_OFFSET: u64 = 0x4845_5353;
 const REGULARIZER_SEED_OFFSET: u64 = 0x5245_4755;
-/// Padding of the CIFAR random crop (the official code's `RandomCrop(32, padding=4)`).
-const CROP_PADDING: usize = 4;
 
 const COLUMNS: [&str; 17] = [
     "step",
@@ -77,8 +72,8 @@ struct Logged {
     l2: f64,
 }
 
-/// The last row of `metrics.csv` and the best test accuracy in it: what a resumed run knew
-/// before it stopped (the file holds exact values, so the summary is the uninterrupted run's).
+/// The last row of `metrics.csv` and the best test accuracy in it. The file holds exact values,
+/// so the summary of a resumed run is the uninterrupted run's.
 fn last_logged(path: &std::path::Path) -> Result<(Option<Logged>, f64)> {
     let mut reader =
         csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -109,55 +104,6 @@ fn last_logged(path: &std::path::Path) -> Result<(Option<Logged>, f64)> {
     Ok((last, best))
 }
 
-/// The data as trained on: the (sub)set of training examples, the test set, and the fill values
-/// of the crop padding (zero in the data's own scale).
-struct Prepared {
-    data: Dataset,
-    train: Split,
-    test: Split,
-    pad_fill: Vec<f32>,
-    normalization: String,
-}
-
-fn prepare(config: &RunConfig) -> Result<Prepared> {
-    let d = &config.data;
-    let name = d
-        .name
-        .dataset()
-        .context("the train experiment needs an image data set in data.name")?;
-    let data = load_dataset(name, d.dir.as_deref())?;
-    let train = if d.subset > 0 {
-        seeded_subset(&data.train, d.subset, config.seed)?
-    } else {
-        data.train.clone()
-    };
-    let mut test = data.test.clone();
-    let mut train = train;
-    let [c, h, w] = data.shape;
-    let (pad_fill, normalization) = if d.normalize {
-        let stats = ChannelStats::compute(&train.x, c, h * w)?;
-        stats.apply(&mut train.x, h * w);
-        stats.apply(&mut test.x, h * w);
-        let text = format!(
-            "per-channel standardization with the training (sub)set's mean {:?} and std {:?}",
-            stats.mean, stats.std
-        );
-        (stats.normalized_zero(), text)
-    } else {
-        (
-            vec![0.0; c],
-            "pixels scaled to [0, 1], no standardization".to_string(),
-        )
-    };
-    Ok(Prepared {
-        data,
-        train,
-        test,
-        pad_fill,
-        normalization,
-    })
-}
-
 /// Mean loss and accuracy of `model` on `split` (the first `limit` examples; all when 0), in
 /// chunks, without recording a graph, BatchNorm normalizing with its running statistics.
 fn evaluate(model: &Network, split: &Split, limit: usize, device: &Device) -> (f64, f64) {
@@ -179,188 +125,158 @@ fn evaluate(model: &Network, split: &Split, limit: usize, device: &Device) -> (f
     (loss_sum / n as f64, accuracy(correct, n))
 }
 
-pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<PathBuf> {
-    let started = std::time::Instant::now();
-    let prepared = prepare(config).context("preparing the data")?;
-    let (train, test) = (&prepared.train, &prepared.test);
-    let shape = prepared.data.shape;
-    let classes = prepared.data.num_classes();
-    let device = config.device.training_device();
-    let model_kind = config.model.name;
-    let mut model = model_kind.build(shape, classes, config.seed, &device)?;
-    let checkpoint_path = dir.file(CHECKPOINT);
-    let resumed = if options.resume && checkpoint_path.exists() {
-        let ckpt = Checkpoint::read(&checkpoint_path)?;
-        model = ckpt.load_model(model)?;
-        Some(ckpt)
-    } else {
-        None
-    };
-    let groups = ParamGroups::of(&model, config.noise.group_by);
-    let n_params = groups.numel();
-    let steps = config.train.steps;
-    let batcher = match config.train.batch_size {
-        0 => Batcher::full(train.len())?,
-        b => Batcher::new(train.len(), b, config.seed)?,
-    };
-    let per_epoch = batcher.batches_per_epoch() as u64;
-    let mut pgd = NoiseInjection::new(
-        &model,
-        config.noise.clone(),
-        BaseOptimizer::new(&config.optim, steps)?,
-        config.seed,
-        steps,
-    )?;
-    let mut metrics = match &resumed {
-        Some(ckpt) => {
-            ckpt.restore(&mut pgd)?;
-            let text = String::from_utf8(ckpt.extra.clone())
-                .context("the checkpoint's copy of metrics.csv is not text")?;
-            dir.metrics_resumed(&COLUMNS, &text)?
-        }
-        None => dir.metrics(&COLUMNS)?,
-    };
-    let start = pgd.step_index();
-    if resumed.is_some() {
-        eprintln!(
-            "resuming {} at step {start} of {steps}",
-            dir.path().display()
-        );
-    }
-    let augment = config.data.augment;
-    // Full batch without augmentation: the same tensors every step.
-    let fixed = (per_epoch == 1 && !augment)
-        .then(|| train.batch_2d(&(0..train.len()).collect::<Vec<_>>(), &device));
-    let batch = |indices: &[usize], epoch: u64| -> (Tensor<2>, Tensor<1, Int>) {
-        if let Some((x, y)) = &fixed {
-            return (x.clone(), y.clone());
-        }
-        if augment {
-            let x = augment_batch(
-                &train.x,
-                shape,
-                indices,
-                config.seed,
-                epoch,
-                CROP_PADDING,
-                &prepared.pad_fill,
-            );
-            let x = Tensor::from_data(TensorData::new(x, [indices.len(), train.features]), &device);
-            (x, train.labels_tensor(indices, &device))
-        } else {
-            train.batch_2d(indices, &device)
-        }
-    };
-    let e = &config.eval;
-    let hessian_idx: Vec<usize> = (0..e.hessian_subset.min(train.len())).collect();
+/// What the classifier run measures at a logged step: loss and accuracy of the clean weights on
+/// both splits, their norms, and at their own cadence the Hessian trace and the regularizer.
+struct Measure<'a> {
+    config: &'a RunConfig,
+    set: &'a TrainingSet,
+    device: &'a Device,
+    /// The training examples the Hessian trace and the regularizer are estimated on (none when
+    /// `eval.hessian_subset` is 0).
+    probe: Option<(Tensor<2>, Tensor<1, Int>)>,
+}
 
-    let bar = super::progress(steps, "train", options);
-    bar.set_position(start);
-    let mut batches = batcher.epoch(0);
-    let (mut last, mut best_test) = last_logged(&dir.file("metrics.csv"))?;
-    let mut diverged = None;
-    interrupt::stop_cleanly();
-    for step in start..steps {
-        let epoch = step / per_epoch;
-        if step % per_epoch == 0 || step == start {
-            // The data order of an epoch is a function of (seed, epoch): a resumed run skips
-            // the batches its checkpoint had already taken.
-            batches = batcher.epoch(epoch);
-            for _ in 0..step % per_epoch {
-                batches.next();
-            }
-            pgd.set_epoch(epoch);
-        }
-        let indices = batches
-            .next()
-            .expect("an epoch holds batches_per_epoch batches");
-        let (x, y) = batch(&indices, epoch);
-        let report = match pgd.step(model.clone(), |m: &Network| m.loss(x.clone(), y.clone())) {
-            Ok((next, report)) => {
-                model = next;
-                report
-            }
-            Err(err) => {
-                diverged = Some((step, err.to_string()));
-                break;
-            }
+impl Hooks<Network> for Measure<'_> {
+    type Error = anyhow::Error;
+
+    fn log(&mut self, at: &StepDone, model: &Network) -> Result<Vec<String>> {
+        let (config, e, done, report) = (self.config, &self.config.eval, at.done, at.report);
+        let steps = config.train.steps;
+        let (train_loss, train_acc) = evaluate(model, &self.set.train, 0, self.device);
+        let (test_loss, test_acc) = evaluate(model, &self.set.test, e.test_subset, self.device);
+        let norms = param_norms(model);
+        let probe_loss = |m: &Network| {
+            let (x, y) = self
+                .probe
+                .clone()
+                .expect("estimates run on a non-empty probe set");
+            m.loss(x, y)
         };
-        let done = step + 1;
-        bar.inc(1);
-        if should_log(done, config.train.log_every, steps) {
-            let (train_loss, train_acc) = evaluate(&model, train, 0, &device);
-            let (test_loss, test_acc) = evaluate(&model, test, e.test_subset, &device);
-            best_test = best_test.max(test_acc);
-            let norms = param_norms(&model);
-            let due = |every: u64| every > 0 && (done % every == 0 || done == steps);
-            let (trace, trace_se) = if due(e.hessian_every) && !hessian_idx.is_empty() {
-                let (hx, hy) = train.batch_2d(&hessian_idx, &device);
-                let est = hessian_trace(
-                    &inference_mode(model.clone()),
-                    |m: &Network| m.loss(hx.clone(), hy.clone()),
-                    &HutchinsonConfig::new(
-                        e.hessian_probes,
-                        config.seed ^ HESSIAN_SEED_OFFSET ^ done,
-                    ),
-                )?;
-                (est.mean, est.std_err)
-            } else {
-                (f64::NAN, f64::NAN)
-            };
-            let (reg, reg_se) = if due(e.regularizer_every) && report.sigma > 0.0 {
-                let (rx, ry) = train.batch_2d(&hessian_idx, &device);
-                let est = regularizer_estimate(
-                    &inference_mode(model.valid()),
-                    &config.noise,
-                    report.sigma,
-                    |m: &Network| m.loss(rx.clone(), ry.clone()),
-                    e.regularizer_draws,
-                    config.seed ^ REGULARIZER_SEED_OFFSET ^ done,
-                )?;
-                (est.mean, est.std_err)
-            } else {
-                (f64::NAN, f64::NAN)
-            };
-            let row = [
-                done.to_string(),
-                epoch.to_string(),
-                num(report.loss),
-                num(train_loss),
-                num(train_acc),
-                num(test_loss),
-                num(test_acc),
-                num(norms.l1),
-                num(norms.l2),
-                num(trace),
-                num(trace_se),
-                num(reg),
-                num(reg_se),
-                num(report.sigma),
-                num(report.per_weight_std),
-                num(report.lr),
-                report.group.map_or(String::new(), |g| g.to_string()),
-            ];
-            metrics.row(&row.map(|s| s.to_string()))?;
-            last = Some(Logged {
-                done,
+        let due =
+            |every: u64| every > 0 && (done % every == 0 || done == steps) && self.probe.is_some();
+        let (trace, trace_se) = if due(e.hessian_every) {
+            let est = hessian_trace(
+                &inference_mode(model.clone()),
+                probe_loss,
+                &HutchinsonConfig::new(e.hessian_probes, config.seed ^ HESSIAN_SEED_OFFSET ^ done),
+            )?;
+            (est.mean, est.std_err)
+        } else {
+            (f64::NAN, f64::NAN)
+        };
+        let (reg, reg_se) = if due(e.regularizer_every) && report.sigma > 0.0 {
+            let est = regularizer_estimate(
+                &inference_mode(model.valid()),
+                &config.noise,
+                report.sigma,
+                probe_loss,
+                e.regularizer_draws,
+                config.seed ^ REGULARIZER_SEED_OFFSET ^ done,
+            )?;
+            (est.mean, est.std_err)
+        } else {
+            (f64::NAN, f64::NAN)
+        };
+        let mut row: Vec<String> = [done, at.epoch].map(|v| v.to_string()).into();
+        row.extend(
+            [
+                report.loss,
                 train_loss,
                 train_acc,
                 test_loss,
                 test_acc,
-                l1: norms.l1,
-                l2: norms.l2,
-            });
+                norms.l1,
+                norms.l2,
+                trace,
+                trace_se,
+                reg,
+                reg_se,
+                report.sigma,
+                report.per_weight_std,
+                report.lr,
+            ]
+            .map(num),
+        );
+        row.push(report.group.map_or(String::new(), |g| g.to_string()));
+        Ok(row)
+    }
+}
+
+pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<PathBuf> {
+    let started = std::time::Instant::now();
+    let d = &config.data;
+    let device = config.device.training_device();
+    let set = TrainingSet::load(
+        &TrainingSetConfig {
+            name: d
+                .name
+                .dataset()
+                .context("the train experiment needs an image data set in data.name")?,
+            dir: d.dir.clone(),
+            subset: d.subset,
+            normalize: d.normalize,
+            augment: d.augment,
+            batch_size: config.train.batch_size,
+            seed: config.seed,
+        },
+        &device,
+    )
+    .context("preparing the data")?;
+    let model_kind = config.model.name;
+    let model = model_kind.build(set.data.shape, set.data.num_classes(), config.seed, &device)?;
+    let groups = ParamGroups::of(&model, config.noise.group_by);
+    let steps = config.train.steps;
+    let checkpoint_path = dir.file(CHECKPOINT);
+    let resumed = if options.resume && checkpoint_path.exists() {
+        Some(Checkpoint::read(&checkpoint_path)?)
+    } else {
+        None
+    };
+    let metrics_path = dir.file("metrics.csv");
+    let mut metrics = match &resumed {
+        Some(ckpt) => {
+            let text = std::str::from_utf8(&ckpt.extra)
+                .context("the checkpoint's copy of metrics.csv is not text")?;
+            eprintln!(
+                "resuming {} at step {} of {steps}",
+                dir.path().display(),
+                ckpt.step
+            );
+            MetricsCsv::resume(&metrics_path, &COLUMNS, text)?
         }
-        let stop = interrupt::requested();
-        let every = config.train.checkpoint_every;
-        if stop || (every > 0 && done % every == 0 && done < steps) {
-            let metrics_text = std::fs::read(dir.file("metrics.csv")).with_context(|| {
-                format!("cannot read back {}", dir.file("metrics.csv").display())
-            })?;
-            Checkpoint::capture(&model, &pgd, metrics_text)?.write_atomic(&checkpoint_path)?;
-        }
-        if stop && done < steps {
-            bar.finish_and_clear();
+        None => MetricsCsv::create(&metrics_path, &COLUMNS)?,
+    };
+    let probe: Vec<usize> = (0..config.eval.hessian_subset.min(set.train.len())).collect();
+    let mut measure = Measure {
+        config,
+        set: &set,
+        device: &device,
+        probe: (!probe.is_empty()).then(|| set.train.batch_2d(&probe, &device)),
+    };
+    let bar = super::progress(steps, "train", options);
+    interrupt::stop_cleanly();
+    let outcome = Driver::new(steps, config.train.log_every)
+        .checkpoint_to(&checkpoint_path, config.train.checkpoint_every)
+        .stop_when(interrupt::requested)
+        .on_progress(|done| bar.set_position(done))
+        .resume_from(resumed.as_ref())
+        .run(
+            model,
+            Method {
+                noise: config.noise.clone(),
+                optimizer: BaseOptimizer::new(&config.optim, steps)?,
+                seed: config.seed,
+            },
+            &mut set.batches(),
+            |m: &Network, (x, y): &(Tensor<2>, Tensor<1, Int>)| m.loss(x.clone(), y.clone()),
+            &mut measure,
+            &mut metrics,
+        )?;
+    bar.finish_and_clear();
+    let diverged = match outcome {
+        Outcome::Finished(_) => None,
+        Outcome::Diverged { step, error } => Some((step, error.to_string())),
+        Outcome::Interrupted { done } => {
             let summary = json!({"status": "interrupted", "steps_done": done, "steps": steps});
             dir.write_json("summary.json", &summary)?;
             return Err(Interrupted {
@@ -369,23 +285,25 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<Path
             }
             .into());
         }
-    }
-    bar.finish_and_clear();
+    };
 
+    let (last, best_test) = last_logged(&metrics_path)?;
+    let e = &config.eval;
+    let (train, test) = (&set.train, &set.test);
     let theory_sigma = config.noise.theory_sigma(groups.len());
     let mut summary = json!({
         "status": if diverged.is_some() { "diverged" } else { "finished" },
-        "data": prepared.data.name.as_str(),
-        "data_origin": prepared.data.origin,
+        "data": set.data.name.as_str(),
+        "data_origin": set.data.origin,
         "train_examples": train.len(),
         "test_examples": if e.test_subset == 0 { test.len() } else { e.test_subset.min(test.len()) },
-        "model": crate::experiments::common::name(&model_kind),
-        "parameters": n_params,
+        "model": crate::config::name(&model_kind),
+        "parameters": groups.numel(),
         "parameter_groups": groups.len(),
         "sigma": config.noise.sigma,
         "per_weight_std": config.noise.per_weight_std(groups.len()),
         "theory_sigma": theory_sigma,
-        "batches_per_epoch": per_epoch,
+        "batches_per_epoch": set.batches_per_epoch(),
         "seconds": started.elapsed().as_secs_f64(),
     });
     if let Some(l) = &last {
@@ -410,7 +328,7 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<Path
     }
     dir.write_json("summary.json", &summary)?;
     let plots = write_plots(dir)?;
-    let report = report_text(config, &prepared, &summary, &plots)?;
+    let report = report_text(config, &set, &summary, &plots)?;
     dir.write_text("report.md", &report)?;
     if let Some((step, message)) = diverged {
         anyhow::bail!(
@@ -490,7 +408,7 @@ fn write_plots(dir: &RunDir) -> Result<Vec<String>> {
 
 fn report_text(
     config: &RunConfig,
-    prepared: &Prepared,
+    prepared: &TrainingSet,
     summary: &serde_json::Value,
     plots: &[String],
 ) -> Result<String> {
@@ -523,19 +441,19 @@ fn report_text(
         s("model").as_str().unwrap_or(""),
         s("parameters"),
         s("parameter_groups"),
-        crate::experiments::common::name(&config.noise.group_by)
+        crate::config::name(&config.noise.group_by)
     )?;
     writeln!(
         r,
         "Noise: policy `{}`, σ = {} (per-weight std {}; theory's σ_t = σ/√M = {}), schedule `{}`.",
-        crate::experiments::common::name(&config.noise.policy),
+        crate::config::name(&config.noise.policy),
         config.noise.sigma,
         s("per_weight_std"),
         s("theory_sigma"),
-        crate::experiments::common::name(&config.noise.schedule)
+        crate::config::name(&config.noise.schedule)
     )?;
     writeln!(r, "Optimizer: {} lr {} (schedule `{}`), {} steps, batch {} ({} batches per epoch), seed {}.\n",
-        crate::experiments::common::name(&config.optim.name), config.optim.lr, crate::experiments::common::name(&config.optim.schedule), config.train.steps,
+        crate::config::name(&config.optim.name), config.optim.lr, crate::config::name(&config.optim.schedule), config.train.steps,
         if config.train.batch_size == 0 { "full".to_string() } else { config.train.batch_size.to_string() }, s("batches_per_epoch"), config.seed)?;
     writeln!(
         r,

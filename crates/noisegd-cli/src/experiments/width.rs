@@ -14,21 +14,24 @@
 //! σ_t⁶·d²·d₂‖X‖²_F/(2n) grows as d². Finally the library's perturbed-gradient variance
 //! diagnostic (`noisegd::diagnostics`) on the burn model at the same weights, against width.
 
-use super::common::{planted_regression, row_major_f32};
+use super::common::row_major_f32;
 use super::{progress, RunOptions};
 use crate::config::{RunConfig, WidthConfig};
 use crate::report::plot::{write_heatmap, write_line_plot, Heatmap, LinePlot, Scale, Series};
-use crate::run::{num, MetricsWriter, RunDir};
+use crate::run::RunDir;
 use anyhow::Result;
 use burn::module::Param;
 use burn::tensor::{Tensor, TensorData};
 use nalgebra::DMatrix;
+use noisegd::data::structured::planted_regression;
+use noisegd::diagnostics::fit::{exponent, fit_line, rel_change};
 use noisegd::diagnostics::perturbed_gradient_variance;
 use noisegd::models::factorization;
 use noisegd::noise::NoiseConfig;
 use noisegd::theory::smoothed::{
     init_linear, mc_smoothed_loss, DeepLinear, McEstimate, Policy, ReluNet, TwoLayerLinear,
 };
+use noisegd::train::{num, MetricsCsv};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 
@@ -47,52 +50,6 @@ const COLUMNS: [&str; 12] = [
     "group",
 ];
 
-/// Least-squares line `y = a + b·x` with its R².
-#[derive(Clone, Copy, Debug)]
-pub struct LineFit {
-    pub intercept: f64,
-    pub slope: f64,
-    pub r2: f64,
-}
-
-/// Ordinary least squares of `ys` on `xs` (at least two distinct xs).
-pub fn fit_line(xs: &[f64], ys: &[f64]) -> LineFit {
-    let k = xs.len() as f64;
-    let (mx, my) = (xs.iter().sum::<f64>() / k, ys.iter().sum::<f64>() / k);
-    let sxx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
-    let sxy: f64 = xs.iter().zip(ys).map(|(x, y)| (x - mx) * (y - my)).sum();
-    let slope = sxy / sxx;
-    let intercept = my - slope * mx;
-    let ss_tot: f64 = ys.iter().map(|y| (y - my).powi(2)).sum();
-    let ss_res: f64 = xs
-        .iter()
-        .zip(ys)
-        .map(|(x, y)| (y - intercept - slope * x).powi(2))
-        .sum();
-    LineFit {
-        intercept,
-        slope,
-        r2: 1.0 - ss_res / ss_tot,
-    }
-}
-
-/// `(max − min) / min` of positive values.
-fn rel_change(v: &[f64]) -> f64 {
-    let (lo, hi) = v
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
-            (a.min(*x), b.max(*x))
-        });
-    (hi - lo) / lo
-}
-
-/// Slope of `log y` against `log x` (the growth exponent).
-fn exponent(xs: &[f64], ys: &[f64]) -> f64 {
-    let lx: Vec<f64> = xs.iter().map(|v| v.ln()).collect();
-    let ly: Vec<f64> = ys.iter().map(|v| v.ln()).collect();
-    fit_line(&lx, &ly).slope
-}
-
 struct Row<'a> {
     part: &'a str,
     model: &'a str,
@@ -106,7 +63,7 @@ struct Row<'a> {
     group: &'a str,
 }
 
-fn write_row(m: &mut MetricsWriter, r: Row) -> Result<()> {
+fn write_row(m: &mut MetricsCsv, r: Row) -> Result<()> {
     m.row(&[
         r.part.into(),
         r.model.into(),
@@ -120,7 +77,8 @@ fn write_row(m: &mut MetricsWriter, r: Row) -> Result<()> {
         r.est.samples.to_string(),
         num(r.closed),
         r.group.into(),
-    ])
+    ])?;
+    Ok(())
 }
 
 /// The stds a policy applies with M groups at the project's σ, and the theory's σ_t.
@@ -688,18 +646,4 @@ fn report(config: &RunConfig, c: &WidthConfig, s: &Value) -> String {
     }
     let _ = writeln!(r, "Plots: `heatmap_all.png`, `heatmap_layer.png`, `slope.png`, `deep.png`, `grad_variance.png` (and SVG).");
     r
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fit_line_and_exponent_by_hand() {
-        let f = fit_line(&[1.0, 2.0, 3.0], &[3.0, 5.0, 7.0]);
-        assert!((f.slope - 2.0).abs() < 1e-12 && (f.intercept - 1.0).abs() < 1e-12);
-        assert!((f.r2 - 1.0).abs() < 1e-12);
-        assert!((exponent(&[1.0, 2.0, 4.0], &[3.0, 12.0, 48.0]) - 2.0).abs() < 1e-12);
-        assert!((rel_change(&[2.0, 2.5, 2.2]) - 0.25).abs() < 1e-12);
-    }
 }

@@ -1,6 +1,6 @@
 //! `noisegd sweep`: a grid of configs × seeds, each cell a normal run directory made by a child
 //! `noisegd run`, J at a time; cells already finished are skipped, so re-running the same command
-//! continues an interrupted sweep. At the end the runs are aggregated ([`aggregate`]).
+//! continues an interrupted sweep. At the end the runs are aggregated ([`crate::report::sweep`]).
 //!
 //! ```text
 //! SWEEP/sweep.toml                      the command's grid, seeds and config, for the record
@@ -9,8 +9,6 @@
 //! SWEEP/logs/<cell>.log                 the child's stdout and stderr
 //! SWEEP/sweep.md, sweep.csv, *.svg/png  the aggregate (also `noisegd report SWEEP`)
 //! ```
-
-pub mod aggregate;
 
 use crate::config::RunConfig;
 use anyhow::{bail, Context, Result};
@@ -237,7 +235,7 @@ pub fn run(plan: &SweepPlan) -> Result<PathBuf> {
     if crate::interrupt::requested() {
         eprintln!("sweep interrupted: run the same command again to resume the unfinished cells");
     }
-    let report = aggregate::report(
+    let report = crate::report::sweep::report(
         std::slice::from_ref(&plan.out),
         &plan.out,
         &[],

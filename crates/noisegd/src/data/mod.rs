@@ -4,7 +4,8 @@
 //! - Reading and checking files: [`idx`] (MNIST, Fashion-MNIST, KMNIST), [`cifar`].
 //! - Finding and loading a data set by name: [`locate`], [`load`] ([`load_dataset`]),
 //!   [`embedded`] (the compiled-in Fashion-MNIST subset), [`mnist1d`]; the result: [`dataset`].
-//! - Preparation: [`subset`], [`normalize`], [`augment`], [`batch`] (their random draws: `draws`).
+//! - Preparation: [`subset`], [`normalize`], [`augment`], [`batch`] (their random draws: `draws`),
+//!   all behind one call in [`training_set`] (what a training run consumes).
 //! - Checking what is installed where: [`check`].
 //! - Regression tables: [`csv`] (a user's CSV), [`diabetes`] (shipped by smartcore), [`table`]
 //!   (seeded split, standardization); synthetic problems: [`synthetic`], [`structured`].
@@ -29,6 +30,8 @@ pub mod subset;
 pub mod synthetic;
 pub mod table;
 pub mod testdata;
+pub mod training_set;
 
 pub use dataset::{Dataset, DatasetName, Split};
 pub use load::load_dataset;
+pub use training_set::{StepBatches, TrainingSet, TrainingSetConfig};

@@ -230,6 +230,34 @@ pub fn low_rank(cfg: &LowRankConfig) -> Result<LowRankRegression, StructuredErro
     })
 }
 
+/// Philox stream of the planted-regression design (away from the theory module's streams).
+const PLANTED_STREAM: u32 = 0x5052_4547;
+
+/// The synthetic data of the paper's Figs. 1–2: `X` (n × d₀) with i.i.d. N(0, 1) entries from
+/// `seed` and `Y = Xβ*` (n × d₂, the same target on every output, no label noise) with
+/// `β* = (planted, 0, …, 0)`. Drawn with the counter-based generator (the theory checks' own
+/// matrices come from it too), so `X` does not depend on the thread count.
+pub fn planted_regression(
+    n: usize,
+    d0: usize,
+    d2: usize,
+    planted: &[f64],
+    seed: u64,
+) -> (nalgebra::DMatrix<f64>, nalgebra::DMatrix<f64>) {
+    let x = crate::theory::smoothed::normal_matrix(
+        n,
+        d0,
+        1.0,
+        crate::noise::rng::NoiseKey::new(seed, 0, 0).with_stream(PLANTED_STREAM),
+    );
+    let mut beta = nalgebra::DVector::zeros(d0);
+    beta.rows_mut(0, planted.len())
+        .copy_from(&nalgebra::DVector::from_column_slice(planted));
+    let target = &x * beta;
+    let y = nalgebra::DMatrix::from_fn(n, d2, |i, _| target[i]);
+    (x, y)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

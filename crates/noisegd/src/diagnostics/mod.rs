@@ -1,14 +1,17 @@
 //! What a run measures besides its loss: the Hessian trace ([`hessian`]), the explicit
 //! regularizer actually paid for the noise ([`regularizer`]), parameter norms ([`norms`]) and the
-//! variance the noise adds to each group's gradient ([`gradient_variance`]).
+//! variance the noise adds to each group's gradient ([`gradient_variance`]); and how an estimate
+//! compares with a reference ([`recovery`]) and how a figure grows ([`fit`]).
 //!
 //! Every estimate here is a mean of independent samples reported with its standard error, and
 //! every random draw is keyed by a seed through [`crate::noise::rng`]. None of them changes the
 //! model: BatchNorm running statistics touched by a pass are put back.
 
+pub mod fit;
 pub mod gradient_variance;
 pub mod hessian;
 pub mod norms;
+pub mod recovery;
 pub mod regularizer;
 
 pub use gradient_variance::perturbed_gradient_variance;

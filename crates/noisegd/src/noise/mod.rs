@@ -7,4 +7,4 @@ pub mod rng;
 pub mod schedule;
 
 pub use policy::{NoiseConfig, Plan, PolicyKind, Select, Target};
-pub use schedule::NoiseScheduleKind;
+pub use schedule::{NoiseSchedule, NoiseScheduleKind};

@@ -15,7 +15,7 @@
 //! nothing else (not on the thread count, the device or which other groups are perturbed).
 
 use super::rng::{uniform_u64, NoiseKey};
-use super::schedule::{sigma_at, NoiseScheduleKind};
+use super::schedule::{NoiseSchedule, NoiseScheduleKind};
 use crate::batchnorm::BatchNormPolicy;
 use crate::error::{Error, Result};
 use crate::params::GroupBy;
@@ -195,16 +195,20 @@ impl NoiseConfig {
 
     /// σ at step `step` of epoch `epoch`; `run_steps` fills an unset `decay_steps`.
     pub fn sigma_at(&self, step: u64, epoch: u64, run_steps: u64) -> f64 {
-        sigma_at(
-            self.schedule,
-            self.sigma,
-            self.final_sigma,
-            self.decay_steps.unwrap_or(run_steps),
-            self.off_after_epoch,
-            self.off_after_step,
-            step,
-            epoch,
-        )
+        self.schedule(run_steps).at(step, epoch)
+    }
+
+    /// The σ schedule of a run of `run_steps` steps (the decay spans the run unless
+    /// `decay_steps` says otherwise).
+    pub fn schedule(&self, run_steps: u64) -> NoiseSchedule {
+        NoiseSchedule {
+            kind: self.schedule,
+            sigma: self.sigma,
+            final_sigma: self.final_sigma,
+            decay_steps: self.decay_steps.unwrap_or(run_steps),
+            off_after_epoch: self.off_after_epoch,
+            off_after_step: self.off_after_step,
+        }
     }
 
     /// Which groups get noise at `step`, given the scheduled σ and `n_groups` = M. Under

@@ -559,22 +559,22 @@ pub fn fill_normal(key: NoiseKey, start: u64, std: f32, out: &mut [f32]) {
 
 fn fill_normal_with(path: Path, key: NoiseKey, start: u64, std: f32, out: &mut [f32]) {
     let s = Stream::new(key, DOMAIN_F32);
-    if out.len() <= PAR_THRESHOLD {
+    in_chunks(out, start, |from, _, out| {
         let len = out.len();
-        drive_on(path, s, start, len, &mut Fill { std, out });
+        drive_on(path, s, from, len, &mut Fill { std, out });
+    });
+}
+
+/// Runs `body(first element's stream index, offset in out, chunk)` over `out`: at once for a
+/// short slice, in chunks of `PAR_CHUNK` across rayon's threads for a long one. Every element's
+/// value depends on its stream index alone, so the result is the same either way.
+fn in_chunks<T: Send>(out: &mut [T], start: u64, body: impl Fn(u64, usize, &mut [T]) + Sync) {
+    if out.len() <= PAR_THRESHOLD {
+        body(start, 0, out);
     } else {
         out.par_chunks_mut(PAR_CHUNK)
             .enumerate()
-            .for_each(|(t, out)| {
-                let len = out.len();
-                drive_on(
-                    path,
-                    s,
-                    start + (t * PAR_CHUNK) as u64,
-                    len,
-                    &mut Fill { std, out },
-                );
-            });
+            .for_each(|(t, out)| body(start + (t * PAR_CHUNK) as u64, t * PAR_CHUNK, out));
     }
 }
 
@@ -621,24 +621,11 @@ fn add_normal_uninit(
     );
     let path = best_path();
     let s = Stream::new(key, DOMAIN_F32);
-    if out.len() <= PAR_THRESHOLD {
+    in_chunks(out, start, |from, at, out| {
         let len = out.len();
-        drive_on(path, s, start, len, &mut Add { std, base, out });
-    } else {
-        out.par_chunks_mut(PAR_CHUNK)
-            .zip(base.par_chunks(PAR_CHUNK))
-            .enumerate()
-            .for_each(|(t, (out, base))| {
-                let len = out.len();
-                drive_on(
-                    path,
-                    s,
-                    start + (t * PAR_CHUNK) as u64,
-                    len,
-                    &mut Add { std, base, out },
-                );
-            });
-    }
+        let base = &base[at..at + len];
+        drive_on(path, s, from, len, &mut Add { std, base, out });
+    });
 }
 
 /// `buf[i] += std * normal_at(key, i)`.
@@ -650,23 +637,10 @@ pub fn add_normal_in_place(key: NoiseKey, std: f32, buf: &mut [f32]) {
 pub fn add_normal_in_place_from(key: NoiseKey, start: u64, std: f32, buf: &mut [f32]) {
     let path = best_path();
     let s = Stream::new(key, DOMAIN_F32);
-    if buf.len() <= PAR_THRESHOLD {
+    in_chunks(buf, start, |from, _, buf| {
         let len = buf.len();
-        drive_on(path, s, start, len, &mut AddInPlace { std, buf });
-    } else {
-        buf.par_chunks_mut(PAR_CHUNK)
-            .enumerate()
-            .for_each(|(t, buf)| {
-                let len = buf.len();
-                drive_on(
-                    path,
-                    s,
-                    start + (t * PAR_CHUNK) as u64,
-                    len,
-                    &mut AddInPlace { std, buf },
-                );
-            });
-    }
+        drive_on(path, s, from, len, &mut AddInPlace { std, buf });
+    });
 }
 
 /// f64 standard normal, element `index` of stream `key` (independent of the f32 stream).

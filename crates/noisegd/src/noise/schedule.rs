@@ -23,27 +23,39 @@ pub enum NoiseScheduleKind {
     Cosine,
 }
 
-/// σ at step `step` of epoch `epoch`; see the module documentation for the formulas.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn sigma_at(
-    kind: NoiseScheduleKind,
-    sigma: f64,
-    final_sigma: f64,
-    decay_steps: u64,
-    off_after_epoch: Option<u64>,
-    off_after_step: Option<u64>,
-    step: u64,
-    epoch: u64,
-) -> f64 {
-    if off_after_epoch.is_some_and(|e| epoch >= e) || off_after_step.is_some_and(|s| step >= s) {
-        return 0.0;
-    }
-    let p = (step as f64 / decay_steps.max(1) as f64).min(1.0);
-    match kind {
-        NoiseScheduleKind::Constant => sigma,
-        NoiseScheduleKind::Linear => sigma + (final_sigma - sigma) * p,
-        NoiseScheduleKind::Cosine => {
-            final_sigma + (sigma - final_sigma) * (1.0 + (std::f64::consts::PI * p).cos()) / 2.0
+/// σ over a run: the shape, its two ends and length, and when the noise stops.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NoiseSchedule {
+    /// The shape.
+    pub kind: NoiseScheduleKind,
+    /// σ₀.
+    pub sigma: f64,
+    /// σ_f, reached after `decay_steps` (linear, cosine).
+    pub final_sigma: f64,
+    /// T, in optimizer steps.
+    pub decay_steps: u64,
+    /// σ = 0 from this epoch on.
+    pub off_after_epoch: Option<u64>,
+    /// σ = 0 from this step on.
+    pub off_after_step: Option<u64>,
+}
+
+impl NoiseSchedule {
+    /// σ at step `step` of epoch `epoch`; see the module documentation for the formulas.
+    pub fn at(&self, step: u64, epoch: u64) -> f64 {
+        let off = self.off_after_epoch.is_some_and(|e| epoch >= e)
+            || self.off_after_step.is_some_and(|s| step >= s);
+        if off {
+            return 0.0;
+        }
+        let (sigma, final_sigma) = (self.sigma, self.final_sigma);
+        let p = (step as f64 / self.decay_steps.max(1) as f64).min(1.0);
+        match self.kind {
+            NoiseScheduleKind::Constant => sigma,
+            NoiseScheduleKind::Linear => sigma + (final_sigma - sigma) * p,
+            NoiseScheduleKind::Cosine => {
+                final_sigma + (sigma - final_sigma) * (1.0 + (std::f64::consts::PI * p).cos()) / 2.0
+            }
         }
     }
 }
@@ -53,9 +65,29 @@ mod tests {
     use super::*;
     use NoiseScheduleKind::*;
 
+    fn schedule(
+        kind: NoiseScheduleKind,
+        sigma: f64,
+        final_sigma: f64,
+        decay_steps: u64,
+    ) -> NoiseSchedule {
+        NoiseSchedule {
+            kind,
+            sigma,
+            final_sigma,
+            decay_steps,
+            off_after_epoch: None,
+            off_after_step: None,
+        }
+    }
+
     #[test]
     fn constant_with_epoch_cutoff_like_the_paper() {
-        let s = |step, epoch| sigma_at(Constant, 0.05, 0.0, 1, Some(135), None, step, epoch);
+        let paper = NoiseSchedule {
+            off_after_epoch: Some(135),
+            ..schedule(Constant, 0.05, 0.0, 1)
+        };
+        let s = |step, epoch| paper.at(step, epoch);
         assert_eq!(s(10_000, 134), 0.05);
         assert_eq!(s(10_001, 135), 0.0);
         assert_eq!(s(20_000, 149), 0.0);
@@ -63,17 +95,21 @@ mod tests {
 
     #[test]
     fn step_cutoff() {
-        let s = |step| sigma_at(Constant, 0.1, 0.0, 1, None, Some(50), step, 0);
+        let stop = NoiseSchedule {
+            off_after_step: Some(50),
+            ..schedule(Constant, 0.1, 0.0, 1)
+        };
+        let s = |step| stop.at(step, 0);
         assert_eq!((s(49), s(50)), (0.1, 0.0));
     }
 
     #[test]
     fn linear_and_cosine_decay_by_hand() {
-        let lin = |t| sigma_at(Linear, 0.2, 0.0, 100, None, None, t, 0);
+        let lin = |t| schedule(Linear, 0.2, 0.0, 100).at(t, 0);
         assert!((lin(25) - 0.15).abs() < 1e-15);
         assert_eq!(lin(100), 0.0);
         assert_eq!(lin(1000), 0.0);
-        let cos = |t| sigma_at(Cosine, 0.2, 0.02, 100, None, None, t, 0);
+        let cos = |t| schedule(Cosine, 0.2, 0.02, 100).at(t, 0);
         assert_eq!(cos(0), 0.2);
         assert!((cos(50) - 0.11).abs() < 1e-15);
         // p = 1/4: 0.02 + 0.18·(1 + cos(π/4))/2

@@ -64,6 +64,7 @@
 //! `max_j ‖Q_jᵀr/n − λ_j γ_j/‖γ_j‖‖` over active groups and
 //! `max_j (‖Q_jᵀr/n‖ − λ_j)₊` over inactive ones.
 
+use super::duality::{rescaled_residual_gap, Gap};
 use nalgebra::{DMatrix, DVector};
 use thiserror::Error;
 
@@ -496,14 +497,7 @@ impl GroupLasso<'_> {
             kkt = kkt.max(v);
         }
         let ry = r.dot(&y);
-        let s = if rr > 0.0 {
-            (ry / rr).clamp(-s_max, s_max)
-        } else {
-            0.0
-        };
-        let dual = s * ry / nf - s * s * rr / (2.0 * nf);
-        let gap = (primal - dual).max(0.0);
-        let rel_gap = gap / primal.max(f64::MIN_POSITIVE);
+        let Gap { dual, gap, rel_gap } = rescaled_residual_gap(primal, rr, ry, s_max, nf);
         Certificate {
             primal,
             dual,

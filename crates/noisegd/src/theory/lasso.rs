@@ -56,6 +56,7 @@
 //! `max_j |X_jᵀr/n − λ_j sign β_j|` over `β_j ≠ 0` and
 //! `max_j (|X_jᵀr/n| − λ_j)₊` over `β_j = 0`.
 
+use super::duality::{rescaled_residual_gap, Gap};
 use thiserror::Error;
 
 /// Errors from building a [`Design`] or validating a [`WeightedLasso`].
@@ -441,14 +442,7 @@ impl WeightedLasso<'_> {
         }
         // D(s·r/n) = s·rᵀy/n − s²‖r‖²/(2n): maximise over |s| <= s_max.
         let ry = dot(r, self.y);
-        let s = if rr > 0.0 {
-            (ry / rr).clamp(-s_max, s_max)
-        } else {
-            0.0
-        };
-        let dual = s * ry / nf - s * s * rr / (2.0 * nf);
-        let gap = (primal - dual).max(0.0);
-        let rel_gap = gap / primal.max(f64::MIN_POSITIVE);
+        let Gap { dual, gap, rel_gap } = rescaled_residual_gap(primal, rr, ry, s_max, nf);
 
         let mut kkt: f64 = 0.0;
         for ((&c, &l), &b) in corr.iter().zip(self.lambda).zip(beta) {

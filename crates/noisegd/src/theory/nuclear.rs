@@ -60,6 +60,7 @@
 //! As in `lasso.rs`, `μ = 0` is rejected unless `X = 0`: the dual feasible
 //! set would be `{ΘQ = 0}`, which a rescaled residual meets only exactly.
 
+use super::duality::{rescaled_residual_gap, Gap};
 use nalgebra::DMatrix;
 use thiserror::Error;
 
@@ -356,14 +357,7 @@ impl NuclearRegression<'_> {
         let gnorm = spectral_norm(&g);
         let s_max = if gnorm > mu { mu / gnorm } else { 1.0 };
         let ry = r.dot(&yt);
-        let s = if rr > 0.0 {
-            (ry / rr).clamp(-s_max, s_max)
-        } else {
-            0.0
-        };
-        let dual = s * ry / nf - s * s * rr / (2.0 * nf);
-        let gap = (primal - dual).max(0.0);
-        let rel_gap = gap / primal.max(f64::MIN_POSITIVE);
+        let Gap { dual, gap, rel_gap } = rescaled_residual_gap(primal, rr, ry, s_max, nf);
 
         // Subgradient residual.
         let kkt_residual = if u1.ncols() == 0 {

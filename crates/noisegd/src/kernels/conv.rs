@@ -405,6 +405,81 @@ pub fn backward(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::conv2d_layer;
+    use crate::kernels::testing::assert_close;
+    use burn::tensor::{Device, Distribution, Tensor};
+
+    #[test]
+    fn convolution_and_its_gradients_equal_burns() {
+        use burn::nn::conv::Conv2dConfig;
+        use burn::nn::PaddingConfig2d;
+        let device = Device::flex().autodiff();
+        // LeNet's 5×5 valid, the CNNs' 3×3 same, ResNet's strided 3×3 and 1×1 shortcut (no bias),
+        // a dilated one with asymmetric padding, and a batch smaller than the thread count.
+        let cases = [
+            (Conv2dConfig::new([3, 6], [5, 5]), [4, 3, 12, 12]),
+            (
+                Conv2dConfig::new([4, 8], [3, 3])
+                    .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)),
+                [3, 4, 9, 9],
+            ),
+            (
+                Conv2dConfig::new([4, 5], [3, 3])
+                    .with_stride([2, 2])
+                    .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                    .with_bias(false),
+                [2, 4, 9, 8],
+            ),
+            (
+                Conv2dConfig::new([4, 6], [1, 1])
+                    .with_stride([2, 2])
+                    .with_bias(false),
+                [2, 4, 8, 8],
+            ),
+            (
+                Conv2dConfig::new([2, 3], [3, 2])
+                    .with_dilation([2, 1])
+                    .with_padding(PaddingConfig2d::Explicit(2, 1, 0, 1)),
+                [1, 2, 7, 6],
+            ),
+            // Output as wide as the input, dilated and padded unevenly (the one-copy-per-tap path).
+            (
+                Conv2dConfig::new([3, 4], [3, 3])
+                    .with_dilation([1, 2])
+                    .with_padding(PaddingConfig2d::Explicit(1, 2, 1, 2)),
+                [3, 3, 7, 6],
+            ),
+        ];
+        for (config, shape) in cases {
+            let layer = config.init(&device);
+            let x =
+                Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device).require_grad();
+            let ours = conv2d_layer(&layer, x.clone());
+            let theirs = layer.forward(x.clone());
+            assert_eq!(ours.dims(), theirs.dims());
+            let probe = Tensor::<4>::random(theirs.dims(), Distribution::Normal(0.0, 1.0), &device);
+            let g_ours = (ours.clone() * probe.clone()).sum().backward();
+            let g_theirs = (theirs.clone() * probe).sum().backward();
+            let flat = |t: Tensor<4>| t.flatten::<1>(0, 3).unsqueeze::<2>();
+            assert_close(flat(ours), flat(theirs));
+            assert_close(
+                flat(x.grad(&g_ours).unwrap()),
+                flat(x.grad(&g_theirs).unwrap()),
+            );
+            let w = layer.weight.val();
+            assert_close(
+                flat(w.grad(&g_ours).unwrap()),
+                flat(w.grad(&g_theirs).unwrap()),
+            );
+            if let Some(b) = &layer.bias {
+                let b = b.val();
+                assert_close(
+                    b.grad(&g_ours).unwrap().unsqueeze(),
+                    b.grad(&g_theirs).unwrap().unsqueeze(),
+                );
+            }
+        }
+    }
 
     #[test]
     fn gradients_are_bit_identical_on_one_two_and_three_threads() {

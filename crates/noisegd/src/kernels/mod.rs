@@ -104,12 +104,13 @@ pub fn matmul(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
     }
 }
 
+/// What the kernels' tests share.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use burn::tensor::{Device, Distribution, Tensor};
+pub(crate) mod testing {
+    use burn::tensor::Tensor;
 
-    fn assert_close(a: Tensor<2>, b: Tensor<2>) {
+    /// Equal to within 1e-4, relative to 1 + |b|: the kernels sum in another order than burn.
+    pub fn assert_close(a: Tensor<2>, b: Tensor<2>) {
         let (a, b) = (
             a.into_data().try_to_vec::<f32>().unwrap(),
             b.into_data().try_to_vec::<f32>().unwrap(),
@@ -119,6 +120,13 @@ mod tests {
             assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "{x} vs {y}");
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::assert_close;
+    use super::*;
+    use burn::tensor::{Device, Distribution, Tensor};
 
     fn random(shape: [usize; 2], device: &Device) -> Tensor<2> {
         Tensor::random(shape, Distribution::Normal(0.0, 1.0), device)
@@ -172,115 +180,6 @@ mod tests {
         assert_close(ours, theirs);
         assert_close(b.grad(&grads_ours).unwrap(), b.grad(&grads_theirs).unwrap());
         assert!(a.grad(&grads_ours).is_none());
-    }
-
-    #[test]
-    fn convolution_and_its_gradients_equal_burns() {
-        use burn::nn::conv::Conv2dConfig;
-        use burn::nn::PaddingConfig2d;
-        let device = Device::flex().autodiff();
-        // LeNet's 5×5 valid, the CNNs' 3×3 same, ResNet's strided 3×3 and 1×1 shortcut (no bias),
-        // a dilated one with asymmetric padding, and a batch smaller than the thread count.
-        let cases = [
-            (Conv2dConfig::new([3, 6], [5, 5]), [4, 3, 12, 12]),
-            (
-                Conv2dConfig::new([4, 8], [3, 3])
-                    .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)),
-                [3, 4, 9, 9],
-            ),
-            (
-                Conv2dConfig::new([4, 5], [3, 3])
-                    .with_stride([2, 2])
-                    .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-                    .with_bias(false),
-                [2, 4, 9, 8],
-            ),
-            (
-                Conv2dConfig::new([4, 6], [1, 1])
-                    .with_stride([2, 2])
-                    .with_bias(false),
-                [2, 4, 8, 8],
-            ),
-            (
-                Conv2dConfig::new([2, 3], [3, 2])
-                    .with_dilation([2, 1])
-                    .with_padding(PaddingConfig2d::Explicit(2, 1, 0, 1)),
-                [1, 2, 7, 6],
-            ),
-            // Output as wide as the input, dilated and padded unevenly (the one-copy-per-tap path).
-            (
-                Conv2dConfig::new([3, 4], [3, 3])
-                    .with_dilation([1, 2])
-                    .with_padding(PaddingConfig2d::Explicit(1, 2, 1, 2)),
-                [3, 3, 7, 6],
-            ),
-        ];
-        for (config, shape) in cases {
-            let layer = config.init(&device);
-            let x =
-                Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device).require_grad();
-            let ours = conv2d_layer(&layer, x.clone());
-            let theirs = layer.forward(x.clone());
-            assert_eq!(ours.dims(), theirs.dims());
-            let probe = Tensor::<4>::random(theirs.dims(), Distribution::Normal(0.0, 1.0), &device);
-            let g_ours = (ours.clone() * probe.clone()).sum().backward();
-            let g_theirs = (theirs.clone() * probe).sum().backward();
-            let flat = |t: Tensor<4>| t.flatten::<1>(0, 3).unsqueeze::<2>();
-            assert_close(flat(ours), flat(theirs));
-            assert_close(
-                flat(x.grad(&g_ours).unwrap()),
-                flat(x.grad(&g_theirs).unwrap()),
-            );
-            let w = layer.weight.val();
-            assert_close(
-                flat(w.grad(&g_ours).unwrap()),
-                flat(w.grad(&g_theirs).unwrap()),
-            );
-            if let Some(b) = &layer.bias {
-                let b = b.val();
-                assert_close(
-                    b.grad(&g_ours).unwrap().unsqueeze(),
-                    b.grad(&g_theirs).unwrap().unsqueeze(),
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn max_pooling_and_its_gradient_equal_burns() {
-        use burn::tensor::module::max_pool2d;
-        use burn::tensor::ops::MaxPoolOptions;
-        let device = Device::flex().autodiff();
-        // Even and odd sizes (the last row/column is dropped), and repeated values (ties).
-        for shape in [[2, 3, 8, 8], [3, 2, 7, 5], [1, 1, 2, 2]] {
-            let x = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device);
-            let x = x.mul_scalar(2.0).round().require_grad();
-            let ours = max_pool2(x.clone());
-            let theirs = max_pool2d(x.clone(), MaxPoolOptions::new([2, 2]));
-            assert_eq!(ours.dims(), theirs.dims());
-            let probe = Tensor::<4>::random(theirs.dims(), Distribution::Normal(0.0, 1.0), &device);
-            let g_ours = (ours.clone() * probe.clone()).sum().backward();
-            let g_theirs = (theirs.clone() * probe).sum().backward();
-            let flat = |t: Tensor<4>| t.flatten::<1>(0, 3).unsqueeze::<2>();
-            assert_close(flat(ours), flat(theirs));
-            assert_close(
-                flat(x.grad(&g_ours).unwrap()),
-                flat(x.grad(&g_theirs).unwrap()),
-            );
-
-            // The CNNs apply ReLU after pooling: the same values and gradients as before it.
-            use burn::tensor::activation::relu;
-            let after = relu(max_pool2(x.clone()));
-            let before = max_pool2d(relu(x.clone()), MaxPoolOptions::new([2, 2]));
-            let probe = Tensor::<4>::random(after.dims(), Distribution::Normal(0.0, 1.0), &device);
-            let g_after = (after.clone() * probe.clone()).sum().backward();
-            let g_before = (before.clone() * probe).sum().backward();
-            assert_close(flat(after), flat(before));
-            assert_close(
-                flat(x.grad(&g_after).unwrap()),
-                flat(x.grad(&g_before).unwrap()),
-            );
-        }
     }
 
     #[test]

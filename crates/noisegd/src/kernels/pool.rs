@@ -72,3 +72,47 @@ pub fn backward(d_out: &[f32], arg: &[u8], planes: usize, h: usize, w: usize) ->
         });
     dx
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::kernels::max_pool2;
+    use crate::kernels::testing::assert_close;
+    use burn::tensor::{Device, Distribution, Tensor};
+
+    #[test]
+    fn max_pooling_and_its_gradient_equal_burns() {
+        use burn::tensor::module::max_pool2d;
+        use burn::tensor::ops::MaxPoolOptions;
+        let device = Device::flex().autodiff();
+        // Even and odd sizes (the last row/column is dropped), and repeated values (ties).
+        for shape in [[2, 3, 8, 8], [3, 2, 7, 5], [1, 1, 2, 2]] {
+            let x = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device);
+            let x = x.mul_scalar(2.0).round().require_grad();
+            let ours = max_pool2(x.clone());
+            let theirs = max_pool2d(x.clone(), MaxPoolOptions::new([2, 2]));
+            assert_eq!(ours.dims(), theirs.dims());
+            let probe = Tensor::<4>::random(theirs.dims(), Distribution::Normal(0.0, 1.0), &device);
+            let g_ours = (ours.clone() * probe.clone()).sum().backward();
+            let g_theirs = (theirs.clone() * probe).sum().backward();
+            let flat = |t: Tensor<4>| t.flatten::<1>(0, 3).unsqueeze::<2>();
+            assert_close(flat(ours), flat(theirs));
+            assert_close(
+                flat(x.grad(&g_ours).unwrap()),
+                flat(x.grad(&g_theirs).unwrap()),
+            );
+
+            // The CNNs apply ReLU after pooling: the same values and gradients as before it.
+            use burn::tensor::activation::relu;
+            let after = relu(max_pool2(x.clone()));
+            let before = max_pool2d(relu(x.clone()), MaxPoolOptions::new([2, 2]));
+            let probe = Tensor::<4>::random(after.dims(), Distribution::Normal(0.0, 1.0), &device);
+            let g_after = (after.clone() * probe.clone()).sum().backward();
+            let g_before = (before.clone() * probe).sum().backward();
+            assert_close(flat(after), flat(before));
+            assert_close(
+                flat(x.grad(&g_after).unwrap()),
+                flat(x.grad(&g_before).unwrap()),
+            );
+        }
+    }
+}

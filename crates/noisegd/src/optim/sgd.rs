@@ -99,3 +99,78 @@ impl FusedSgd {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// PyTorch's SGD on one scalar, in f64: `g += wd·w; v = μv + (1 − τ)g` (`v = g` at the first
+    /// step); `step = g + μv` (Nesterov) or `v`; `w −= lr·step`.
+    fn by_hand(rule: &FusedSgd, lr: f64, w0: f64, grads: &[f64]) -> f64 {
+        let (mut w, mut v) = (w0, None::<f64>);
+        for &g in grads {
+            let g = g + rule.weight_decay * w;
+            let step = if rule.momentum == 0.0 {
+                g
+            } else {
+                let next = v.map_or(g, |v| rule.momentum * v + (1.0 - rule.dampening) * g);
+                v = Some(next);
+                if rule.nesterov {
+                    g + rule.momentum * next
+                } else {
+                    next
+                }
+            };
+            w -= lr * step;
+        }
+        w
+    }
+
+    #[test]
+    fn the_fused_update_and_the_tensor_ops_follow_pytorchs_rule() {
+        let device = Device::flex();
+        let grads = [[0.5f32, -1.0, 2.0], [0.25, 0.75, -0.5], [1.5, -0.25, 0.0]];
+        let w0 = [1.0f32, -2.0, 0.5];
+        let rules = [
+            (0.0, 0.0, 0.0, false),
+            (0.01, 0.0, 0.0, false),
+            (0.0, 0.9, 0.0, false),
+            (0.01, 0.9, 0.1, false),
+            (0.01, 0.9, 0.0, true),
+        ];
+        for (weight_decay, momentum, dampening, nesterov) in rules {
+            let rule = FusedSgd {
+                weight_decay,
+                momentum,
+                dampening,
+                nesterov,
+            };
+            let sgd = SgdRule {
+                lr: 0.1,
+                weight_decay: weight_decay as f32,
+                momentum: momentum as f32,
+                dampening: dampening as f32,
+                nesterov,
+            };
+            let (mut fused, mut fused_state) = (Tensor::<1>::from_floats(w0, &device), None);
+            let (mut ops, mut ops_state) = (fused.clone(), None);
+            for g in grads {
+                let g = Tensor::<1>::from_floats(g, &device);
+                (fused, fused_state) = rule.step(0.1, fused, g.clone(), fused_state);
+                (ops, ops_state) = rule.step_with_tensor_ops(sgd, ops, g, ops_state);
+            }
+            let fused = fused.into_data().try_to_vec::<f32>().unwrap();
+            let ops = ops.into_data().try_to_vec::<f32>().unwrap();
+            for i in 0..3 {
+                let column: Vec<f64> = grads.iter().map(|g| g[i] as f64).collect();
+                let expected = by_hand(&rule, 0.1, w0[i] as f64, &column);
+                for (path, got) in [("fused", fused[i]), ("tensor ops", ops[i])] {
+                    assert!(
+                        (got as f64 - expected).abs() < 1e-6,
+                        "{path} {rule:?} element {i}: {got} vs {expected}"
+                    );
+                }
+            }
+        }
+    }
+}

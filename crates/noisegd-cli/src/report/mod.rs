@@ -2,9 +2,6 @@
 //! table every regression experiment shares), plots (SVG and PNG), and the aggregation of many
 //! runs into a sweep report (mean ± s.e.m. over seeds, beside the paper's numbers).
 
-// The heat maps and a few helpers are for the width experiment (paper Fig. 1); they are tested
-// in the module but not yet called by an experiment.
-#[allow(dead_code)]
 pub mod plot;
 pub mod sweep;
 pub mod table;

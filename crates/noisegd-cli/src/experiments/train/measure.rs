@@ -1,0 +1,122 @@
+//! What a classifier run measures at a logged step: loss and accuracy of the clean weights on
+//! both splits, their norms, and at their own cadence the Hessian trace (Hutchinson, Rademacher
+//! probes, by finite differences of gradients) and the explicit regularizer (antithetic loss
+//! differences), both on the first `eval.hessian_subset` training examples.
+
+use crate::config::RunConfig;
+use anyhow::Result;
+use burn::module::Module;
+use burn::tensor::{Device, Int, Tensor};
+use noisegd::batchnorm::inference_mode;
+use noisegd::data::dataset::Split;
+use noisegd::data::TrainingSet;
+use noisegd::diagnostics::hessian::{hessian_trace, HutchinsonConfig};
+use noisegd::diagnostics::norms::param_norms;
+use noisegd::diagnostics::regularizer::regularizer_estimate;
+use noisegd::models::network::Network;
+use noisegd::models::{accuracy, cross_entropy, Classifier};
+use noisegd::train::{num, Hooks, StepDone};
+
+/// Examples per forward pass when evaluating (bounds the memory of an evaluation).
+const EVAL_CHUNK: usize = 1000;
+/// Keys the Hutchinson probes and the regularizer's draws apart from the training noise.
+const HESSIAN_SEED_OFFSET: u64 = 0x4845_5353;
+const REGULARIZER_SEED_OFFSET: u64 = 0x5245_4755;
+
+/// Mean loss and accuracy of `model` on `split` (the first `limit` examples; all when 0), in
+/// chunks, without recording a graph, BatchNorm normalizing with its running statistics.
+fn evaluate(model: &Network, split: &Split, limit: usize, device: &Device) -> (f64, f64) {
+    let n = if limit == 0 {
+        split.len()
+    } else {
+        limit.min(split.len())
+    };
+    let net = inference_mode(model.valid());
+    let mut loss_sum = 0.0;
+    let mut correct = 0;
+    for start in (0..n).step_by(EVAL_CHUNK) {
+        let idx: Vec<usize> = (start..(start + EVAL_CHUNK).min(n)).collect();
+        let (x, y) = split.batch_2d(&idx, device);
+        let logits = net.logits(x);
+        correct += noisegd::models::correct_count(logits.clone(), y.clone());
+        loss_sum += cross_entropy(logits, y).into_scalar::<f32>() as f64 * idx.len() as f64;
+    }
+    (loss_sum / n as f64, accuracy(correct, n))
+}
+
+/// What the classifier run measures at a logged step: loss and accuracy of the clean weights on
+/// both splits, their norms, and at their own cadence the Hessian trace and the regularizer.
+pub struct Measure<'a> {
+    pub config: &'a RunConfig,
+    pub set: &'a TrainingSet,
+    pub device: &'a Device,
+    /// The training examples the Hessian trace and the regularizer are estimated on (none when
+    /// `eval.hessian_subset` is 0).
+    pub probe: Option<(Tensor<2>, Tensor<1, Int>)>,
+}
+
+impl Hooks<Network> for Measure<'_> {
+    type Error = anyhow::Error;
+
+    fn log(&mut self, at: &StepDone, model: &Network) -> Result<Vec<String>> {
+        let (config, e, done, report) = (self.config, &self.config.eval, at.done, at.report);
+        let steps = config.train.steps;
+        let (train_loss, train_acc) = evaluate(model, &self.set.train, 0, self.device);
+        let (test_loss, test_acc) = evaluate(model, &self.set.test, e.test_subset, self.device);
+        let norms = param_norms(model);
+        let probe_loss = |m: &Network| {
+            let (x, y) = self
+                .probe
+                .clone()
+                .expect("estimates run on a non-empty probe set");
+            m.loss(x, y)
+        };
+        let due =
+            |every: u64| every > 0 && (done % every == 0 || done == steps) && self.probe.is_some();
+        let (trace, trace_se) = if due(e.hessian_every) {
+            let est = hessian_trace(
+                &inference_mode(model.clone()),
+                probe_loss,
+                &HutchinsonConfig::new(e.hessian_probes, config.seed ^ HESSIAN_SEED_OFFSET ^ done),
+            )?;
+            (est.mean, est.std_err)
+        } else {
+            (f64::NAN, f64::NAN)
+        };
+        let (reg, reg_se) = if due(e.regularizer_every) && report.sigma > 0.0 {
+            let est = regularizer_estimate(
+                &inference_mode(model.valid()),
+                &config.noise,
+                report.sigma,
+                probe_loss,
+                e.regularizer_draws,
+                config.seed ^ REGULARIZER_SEED_OFFSET ^ done,
+            )?;
+            (est.mean, est.std_err)
+        } else {
+            (f64::NAN, f64::NAN)
+        };
+        let mut row: Vec<String> = [done, at.epoch].map(|v| v.to_string()).into();
+        row.extend(
+            [
+                report.loss,
+                train_loss,
+                train_acc,
+                test_loss,
+                test_acc,
+                norms.l1,
+                norms.l2,
+                trace,
+                trace_se,
+                reg,
+                reg_se,
+                report.sigma,
+                report.per_weight_std,
+                report.lr,
+            ]
+            .map(num),
+        );
+        row.push(report.group.map_or(String::new(), |g| g.to_string()));
+        Ok(row)
+    }
+}

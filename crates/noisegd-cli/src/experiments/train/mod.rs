@@ -1,0 +1,231 @@
+//! `experiment = "train"`: a classifier (the paper's MLPs, CNNs, ResNet-18) trained by full-batch
+//! GD or minibatch SGD with the configured noise policy on an image data set (paper §3, E3–E6).
+//!
+//! Every `train.log_every` steps (and on the 1-2-5 grid) the clean weights are evaluated: loss and
+//! accuracy on the whole training set and on the test set, the parameters' ℓ₁ and ℓ₂ norms, and,
+//! at their own cadence, the Hessian trace (Hutchinson, Rademacher probes, by finite differences of
+//! gradients, on a stated subset of the training set) and the explicit regularizer the noise adds,
+//! estimated from antithetic loss differences `(L(w+ε) + L(w−ε) − 2L(w))/2`.
+
+mod measure;
+mod report;
+
+use super::RunOptions;
+use crate::config::RunConfig;
+use crate::interrupt::{self, Interrupted};
+use crate::run::RunDir;
+use anyhow::{Context, Result};
+use burn::tensor::{Int, Tensor};
+use measure::Measure;
+use noisegd::checkpoint::Checkpoint;
+use noisegd::data::{TrainingSet, TrainingSetConfig};
+use noisegd::models::network::Network;
+use noisegd::models::Classifier;
+use noisegd::optim::BaseOptimizer;
+use noisegd::params::ParamGroups;
+use noisegd::train::{Driver, Method, MetricsCsv, Outcome};
+use serde_json::json;
+use std::path::PathBuf;
+
+const COLUMNS: [&str; 17] = [
+    "step",
+    "epoch",
+    "batch_loss",
+    "train_loss",
+    "train_accuracy",
+    "test_loss",
+    "test_accuracy",
+    "l1_norm",
+    "l2_norm",
+    "hessian_trace",
+    "hessian_trace_se",
+    "regularizer",
+    "regularizer_se",
+    "sigma",
+    "per_weight_std",
+    "lr",
+    "group",
+];
+
+/// The checkpoint file in the run directory.
+pub const CHECKPOINT: &str = "checkpoint.bin";
+
+/// The figures of the last logged step, for the summary.
+struct Logged {
+    done: u64,
+    train_loss: f64,
+    train_acc: f64,
+    test_loss: f64,
+    test_acc: f64,
+    l1: f64,
+    l2: f64,
+}
+
+/// The last row of `metrics.csv` and the best test accuracy in it. The file holds exact values,
+/// so the summary of a resumed run is the uninterrupted run's.
+fn last_logged(path: &std::path::Path) -> Result<(Option<Logged>, f64)> {
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut best = f64::NEG_INFINITY;
+    let mut last = None;
+    for record in reader.records() {
+        let r = record.with_context(|| format!("in {}", path.display()))?;
+        let f = |name: &str| {
+            let j = COLUMNS
+                .iter()
+                .position(|c| *c == name)
+                .expect("a column of COLUMNS");
+            r.get(j)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(f64::NAN)
+        };
+        best = best.max(f("test_accuracy"));
+        last = Some(Logged {
+            done: r.get(0).and_then(|v| v.parse().ok()).unwrap_or(0),
+            train_loss: f("train_loss"),
+            train_acc: f("train_accuracy"),
+            test_loss: f("test_loss"),
+            test_acc: f("test_accuracy"),
+            l1: f("l1_norm"),
+            l2: f("l2_norm"),
+        });
+    }
+    Ok((last, best))
+}
+
+pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<PathBuf> {
+    let started = std::time::Instant::now();
+    let d = &config.data;
+    let device = config.device.training_device();
+    let set = TrainingSet::load(
+        &TrainingSetConfig {
+            name: d
+                .name
+                .dataset()
+                .context("the train experiment needs an image data set in data.name")?,
+            dir: d.dir.clone(),
+            subset: d.subset,
+            normalize: d.normalize,
+            augment: d.augment,
+            batch_size: config.train.batch_size,
+            seed: config.seed,
+        },
+        &device,
+    )
+    .context("preparing the data")?;
+    let model_kind = config.model.name;
+    let model = model_kind.build(set.data.shape, set.data.num_classes(), config.seed, &device)?;
+    let groups = ParamGroups::of(&model, config.noise.group_by);
+    let steps = config.train.steps;
+    let checkpoint_path = dir.file(CHECKPOINT);
+    let resumed = if options.resume && checkpoint_path.exists() {
+        Some(Checkpoint::read(&checkpoint_path)?)
+    } else {
+        None
+    };
+    let metrics_path = dir.file("metrics.csv");
+    let mut metrics = match &resumed {
+        Some(ckpt) => {
+            let text = std::str::from_utf8(&ckpt.extra)
+                .context("the checkpoint's copy of metrics.csv is not text")?;
+            eprintln!(
+                "resuming {} at step {} of {steps}",
+                dir.path().display(),
+                ckpt.step
+            );
+            MetricsCsv::resume(&metrics_path, &COLUMNS, text)?
+        }
+        None => MetricsCsv::create(&metrics_path, &COLUMNS)?,
+    };
+    let probe: Vec<usize> = (0..config.eval.hessian_subset.min(set.train.len())).collect();
+    let mut measure = Measure {
+        config,
+        set: &set,
+        device: &device,
+        probe: (!probe.is_empty()).then(|| set.train.batch_2d(&probe, &device)),
+    };
+    let bar = super::progress(steps, "train", options);
+    interrupt::stop_cleanly();
+    let outcome = Driver::new(steps, config.train.log_every)
+        .checkpoint_to(&checkpoint_path, config.train.checkpoint_every)
+        .stop_when(interrupt::requested)
+        .on_progress(|done| bar.set_position(done))
+        .resume_from(resumed.as_ref())
+        .run(
+            model,
+            Method {
+                noise: config.noise.clone(),
+                optimizer: BaseOptimizer::new(&config.optim, steps)?,
+                seed: config.seed,
+            },
+            &mut set.batches(),
+            |m: &Network, (x, y): &(Tensor<2>, Tensor<1, Int>)| m.loss(x.clone(), y.clone()),
+            &mut measure,
+            &mut metrics,
+        )?;
+    bar.finish_and_clear();
+    let diverged = match outcome {
+        Outcome::Finished(_) => None,
+        Outcome::Diverged { step, error } => Some((step, error.to_string())),
+        Outcome::Interrupted { done } => {
+            let summary = json!({"status": "interrupted", "steps_done": done, "steps": steps});
+            dir.write_json("summary.json", &summary)?;
+            return Err(Interrupted {
+                step: done,
+                dir: dir.path().display().to_string(),
+            }
+            .into());
+        }
+    };
+
+    let (last, best_test) = last_logged(&metrics_path)?;
+    let e = &config.eval;
+    let (train, test) = (&set.train, &set.test);
+    let theory_sigma = config.noise.theory_sigma(groups.len());
+    let mut summary = json!({
+        "status": if diverged.is_some() { "diverged" } else { "finished" },
+        "data": set.data.name.as_str(),
+        "data_origin": set.data.origin,
+        "train_examples": train.len(),
+        "test_examples": if e.test_subset == 0 { test.len() } else { e.test_subset.min(test.len()) },
+        "model": crate::config::name(&model_kind),
+        "parameters": groups.numel(),
+        "parameter_groups": groups.len(),
+        "sigma": config.noise.sigma,
+        "per_weight_std": config.noise.per_weight_std(groups.len()),
+        "theory_sigma": theory_sigma,
+        "batches_per_epoch": set.batches_per_epoch(),
+        "seconds": started.elapsed().as_secs_f64(),
+    });
+    if let Some(l) = &last {
+        let m = summary.as_object_mut().expect("a JSON object");
+        m.insert("steps_done".into(), json!(l.done));
+        m.insert("train_loss".into(), json!(l.train_loss));
+        m.insert("train_accuracy".into(), json!(l.train_acc));
+        m.insert("test_loss".into(), json!(l.test_loss));
+        m.insert("test_accuracy".into(), json!(l.test_acc));
+        m.insert("best_test_accuracy".into(), json!(best_test));
+        m.insert("l1_norm".into(), json!(l.l1));
+        m.insert("l2_norm".into(), json!(l.l2));
+    }
+    if let Some(ckpt) = &resumed {
+        let m = summary.as_object_mut().expect("a JSON object");
+        m.insert("resumed_at_step".into(), json!(ckpt.step));
+    }
+    if let Some((step, message)) = &diverged {
+        let m = summary.as_object_mut().expect("a JSON object");
+        m.insert("diverged_at_step".into(), json!(step));
+        m.insert("error".into(), json!(message));
+    }
+    dir.write_json("summary.json", &summary)?;
+    let plots = report::write_plots(dir)?;
+    let report = report::report_text(config, &set, &summary, &plots)?;
+    dir.write_text("report.md", &report)?;
+    if let Some((step, message)) = diverged {
+        anyhow::bail!(
+            "training diverged at step {step}: {message}; everything logged before it is in {}",
+            dir.file("metrics.csv").display()
+        );
+    }
+    Ok(dir.file("report.md"))
+}

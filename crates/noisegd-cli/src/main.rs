@@ -241,7 +241,7 @@ fn resume(dir: &Path, options: RunOptions) -> Result<()> {
     let started = std::time::Instant::now();
     let report = experiments::run(
         &config,
-        &run_dir,
+        experiments::Destination::Resume(run_dir),
         RunOptions {
             resume: true,
             ..options

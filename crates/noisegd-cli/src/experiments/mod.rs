@@ -1,4 +1,6 @@
-//! One file per experiment; each turns a resolved config into a finished run directory.
+//! One module per experiment; each turns a resolved config into a finished run directory:
+//! prepare its data (before the directory exists), train through the library's driver
+//! (`noisegd::train`), summarize (`summary.json`, plots, `report.md`).
 
 mod common;
 pub mod demo;
@@ -14,6 +16,7 @@ use crate::config::{Experiment, RunConfig};
 use crate::run::RunDir;
 use anyhow::Result;
 use serde_json::json;
+use std::path::Path;
 
 /// Options that are about running, not about the experiment.
 #[derive(Clone, Copy, Debug, Default)]
@@ -26,19 +29,59 @@ pub struct RunOptions {
     pub resume: bool,
 }
 
-/// Runs the experiment named in `config` into `dir`; returns the path of its report.
+/// Where a run goes.
+pub enum Destination<'a> {
+    /// A new run directory, created once the experiment's data are ready, so that bad input
+    /// leaves nothing behind.
+    New(&'a Path),
+    /// The directory of the run being resumed.
+    Resume(RunDir),
+}
+
+/// The data an experiment reads from outside, read (and checked) before the run directory is
+/// created; the other experiments generate theirs.
+enum Prepared {
+    /// The lasso's regression (a CSV file, the diabetes table, or generated).
+    Lasso(lasso::Problem),
+    /// The train experiment's image data set, prepared for training (boxed: it is large).
+    Train(Box<noisegd::data::TrainingSet>),
+    /// Nothing to read.
+    Generated,
+}
+
+fn prepare(config: &RunConfig) -> Result<Prepared> {
+    Ok(match config.experiment {
+        Experiment::Lasso => Prepared::Lasso(lasso::load_problem(config)?),
+        Experiment::Train => Prepared::Train(Box::new(train::load_data(config)?)),
+        _ => Prepared::Generated,
+    })
+}
+
+/// Runs the experiment named in `config` into `destination`: prepare its data, then train and
+/// summarize. Returns the path of its report.
 ///
 /// `summary.json` always says how the run ended: `"status": "finished"`, or `"diverged"` (with
 /// the step and the message) when a loss or gradient became non-finite; the metrics logged before
 /// that stay in `metrics.csv`.
-pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std::path::PathBuf> {
-    let result = match config.experiment {
-        Experiment::Lasso => lasso::run(config, dir, options),
-        Experiment::GroupLasso => group_lasso::run(config, dir, options),
-        Experiment::Nuclear => nuclear::run(config, dir, options),
-        Experiment::Width => width::run(config, dir, options),
-        Experiment::Fig2 => fig2::run(config, dir, options),
-        Experiment::Train => train::run(config, dir, options),
+pub fn run(
+    config: &RunConfig,
+    destination: Destination,
+    options: RunOptions,
+) -> Result<std::path::PathBuf> {
+    let prepared = prepare(config)?;
+    let dir = match destination {
+        Destination::New(path) => RunDir::create(path, config)?,
+        Destination::Resume(dir) => dir,
+    };
+    let dir = &dir;
+    let result = match (config.experiment, prepared) {
+        (Experiment::Lasso, Prepared::Lasso(problem)) => lasso::run(config, problem, dir, options),
+        (Experiment::GroupLasso, _) => group_lasso::run(config, dir, options),
+        (Experiment::Nuclear, _) => nuclear::run(config, dir, options),
+        (Experiment::Width, _) => width::run(config, dir, options),
+        (Experiment::Fig2, _) => fig2::run(config, dir, options),
+        (Experiment::Train, Prepared::Train(set)) => train::run(config, *set, dir, options),
+        (experiment, _) => unreachable!("prepare() reads the data of {experiment:?}"),
     };
     match &result {
         Ok(_) => mark_status(dir, json!({"status": "finished"}))?,
@@ -83,31 +126,14 @@ fn mark_status(dir: &RunDir, fields: serde_json::Value) -> Result<()> {
 }
 
 /// Runs `config` into a new run directory `out` and prints where its report is.
-pub fn execute(config: &RunConfig, out: &std::path::Path, options: RunOptions) -> Result<()> {
-    check_inputs(config)?;
-    let dir = RunDir::create(out, config)?;
+pub fn execute(config: &RunConfig, out: &Path, options: RunOptions) -> Result<()> {
     let started = std::time::Instant::now();
-    let report = run(config, &dir, options)?;
+    let report = run(config, Destination::New(out), options)?;
     println!(
         "finished in {:.1} s; report: {}",
         started.elapsed().as_secs_f64(),
         report.display()
     );
-    Ok(())
-}
-
-/// Reads the data a config names from outside (a CSV file), so that a bad file is refused
-/// before a run directory is created (the experiment reads it again; tables are small).
-pub fn check_inputs(config: &RunConfig) -> Result<()> {
-    if let Some(name) = config.data.name.dataset() {
-        if name.needs_files() {
-            let search = noisegd::data::locate::Search::new(config.data.dir.as_deref());
-            noisegd::data::locate::locate(name, &search)?;
-        }
-    }
-    if config.experiment == Experiment::Lasso && config.data.is_table() {
-        lasso::load_problem(config)?;
-    }
     Ok(())
 }
 

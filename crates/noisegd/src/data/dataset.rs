@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::error::DataError;
+use super::idx::LabeledImages;
+use super::normalize::scale_u8;
 
 /// The data sets noisegd can load.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -241,6 +243,51 @@ impl Dataset {
     /// Values per example.
     pub fn features(&self) -> usize {
         self.shape.iter().product()
+    }
+}
+
+/// Fashion-MNIST's class names, by label (Zalando's README).
+pub const FASHION_MNIST_CLASSES: [&str; 10] = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
+
+/// KMNIST's class names (the romanized hiragana of `kmnist_classmap.csv`, as torchvision has them).
+pub const KMNIST_CLASSES: [&str; 10] = ["o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"];
+
+/// An IDX train/test pair as a [`Dataset`] (grey images, `1 × rows × cols`).
+pub(crate) fn from_idx(
+    name: DatasetName,
+    origin: String,
+    train: LabeledImages,
+    test: LabeledImages,
+    class_names: Vec<String>,
+    files: Vec<SourceFile>,
+) -> Dataset {
+    let (rows, cols) = (train.images.rows, train.images.cols);
+    let split = |li: LabeledImages| Split {
+        x: scale_u8(&li.images.pixels),
+        features: rows * cols,
+        labels: li.labels,
+        coarse_labels: None,
+    };
+    Dataset {
+        name,
+        origin,
+        shape: [1, rows, cols],
+        class_names,
+        coarse_class_names: None,
+        train: split(train),
+        test: split(test),
+        files,
     }
 }
 

@@ -7,10 +7,11 @@
 
 use std::path::Path;
 
-use super::dataset::{ChecksumStatus, Dataset, DatasetName, SourceFile};
+use super::dataset::{
+    from_idx, ChecksumStatus, Dataset, DatasetName, SourceFile, FASHION_MNIST_CLASSES,
+};
 use super::error::DataError;
 use super::idx::{self, Checksum, LabeledImages};
-use super::load::{from_idx, FASHION_MNIST_CLASSES};
 
 macro_rules! asset {
     ($name:literal) => {

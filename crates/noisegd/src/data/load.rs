@@ -8,29 +8,15 @@
 use std::path::Path;
 
 use super::cifar::{load_cifar10, load_cifar100, CifarImages};
-use super::dataset::{ChecksumStatus, Dataset, DatasetName, SourceFile, Split};
+use super::dataset::{
+    from_idx, ChecksumStatus, Dataset, DatasetName, SourceFile, Split, FASHION_MNIST_CLASSES,
+    KMNIST_CLASSES,
+};
 use super::error::DataError;
-use super::idx::{self, Checksum, LabeledImages, KNOWN_SHA256};
+use super::idx::{self, Checksum, KNOWN_SHA256};
 use super::locate::{locate, obtain, Search};
 use super::mnist1d::{self, Mnist1d, Mnist1dConfig};
 use super::normalize::scale_u8;
-
-/// Fashion-MNIST's class names, by label (Zalando's README).
-pub const FASHION_MNIST_CLASSES: [&str; 10] = [
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-];
-
-/// KMNIST's class names (the romanized hiragana of `kmnist_classmap.csv`, as torchvision has them).
-pub const KMNIST_CLASSES: [&str; 10] = ["o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"];
 
 /// Loads a data set: `dir` is the data root (the config's `data.dir`); without it, the root is
 /// `$NOISEGD_DATA`. Fashion-MNIST is also looked for in Debian's `/usr/share/datasets`. The
@@ -175,34 +161,6 @@ fn load_idx(name: DatasetName, dir: &Path, origin: String) -> Result<Dataset, Da
         _ => (0..10).map(|d| d.to_string()).collect(),
     };
     Ok(from_idx(name, origin, train, test, class_names, files))
-}
-
-/// An IDX train/test pair as a [`Dataset`] (grey images, `1 × rows × cols`).
-pub(crate) fn from_idx(
-    name: DatasetName,
-    origin: String,
-    train: LabeledImages,
-    test: LabeledImages,
-    class_names: Vec<String>,
-    files: Vec<SourceFile>,
-) -> Dataset {
-    let (rows, cols) = (train.images.rows, train.images.cols);
-    let split = |li: LabeledImages| Split {
-        x: scale_u8(&li.images.pixels),
-        features: rows * cols,
-        labels: li.labels,
-        coarse_labels: None,
-    };
-    Dataset {
-        name,
-        origin,
-        shape: [1, rows, cols],
-        class_names,
-        coarse_class_names: None,
-        train: split(train),
-        test: split(test),
-        files,
-    }
 }
 
 /// The status of an IDX file of data set `name` named `stem` (e.g. `train-images-idx3-ubyte`).

@@ -59,9 +59,13 @@ struct Reference<'a> {
     tracked: Vec<usize>,
 }
 
-pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std::path::PathBuf> {
+pub fn run(
+    config: &RunConfig,
+    data: Problem,
+    dir: &RunDir,
+    options: RunOptions,
+) -> Result<std::path::PathBuf> {
     let l = &config.lasso;
-    let data = load_problem(config)?;
     let d = data.d;
     let device = config.device.training_device();
 

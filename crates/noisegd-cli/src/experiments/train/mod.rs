@@ -93,16 +93,17 @@ fn last_logged(path: &std::path::Path) -> Result<(Option<Logged>, f64)> {
     Ok((last, best))
 }
 
-pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<PathBuf> {
-    let started = std::time::Instant::now();
+/// The data set of `config`, loaded and prepared for training (before the run directory is
+/// created: a missing or damaged file leaves nothing behind).
+pub fn load_data(config: &RunConfig) -> Result<TrainingSet> {
     let d = &config.data;
-    let device = config.device.training_device();
+    let name = d
+        .name
+        .dataset()
+        .context("the train experiment needs an image data set in data.name")?;
     let set = TrainingSet::load(
         &TrainingSetConfig {
-            name: d
-                .name
-                .dataset()
-                .context("the train experiment needs an image data set in data.name")?,
+            name,
             dir: d.dir.clone(),
             subset: d.subset,
             normalize: d.normalize,
@@ -110,9 +111,20 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<Path
             batch_size: config.train.batch_size,
             seed: config.seed,
         },
-        &device,
+        &config.device.training_device(),
     )
     .context("preparing the data")?;
+    Ok(set)
+}
+
+pub fn run(
+    config: &RunConfig,
+    set: TrainingSet,
+    dir: &RunDir,
+    options: RunOptions,
+) -> Result<PathBuf> {
+    let started = std::time::Instant::now();
+    let device = config.device.training_device();
     let model_kind = config.model.name;
     let model = model_kind.build(set.data.shape, set.data.num_classes(), config.seed, &device)?;
     let groups = ParamGroups::of(&model, config.noise.group_by);

@@ -14,7 +14,7 @@ use noisegd::diagnostics::perturbed_gradient_variance;
 use noisegd::models::factorization;
 use noisegd::noise::NoiseConfig;
 use noisegd::theory::smoothed::{
-    init_linear, mc_smoothed_loss, DeepLinear, McEstimate, Policy, ReluNet,
+    init_linear, mc_smoothed_loss, DeepLinear, McEstimate, NoisyModel, Policy, ReluNet,
 };
 use noisegd::train::MetricsCsv;
 
@@ -47,6 +47,52 @@ pub struct GradVariance {
     pub group_names: Vec<String>,
 }
 
+/// A model measured under both policies at one width and σ: where its rows go in `metrics.csv`.
+#[derive(Clone, Copy)]
+struct Cell<'a> {
+    part: &'a str,
+    model: &'a str,
+    width: usize,
+    sigma: f64,
+    theory_sigma: f64,
+    /// Per-weight stds of `all` and `layer`.
+    stds: [f64; 2],
+}
+
+impl Cell<'_> {
+    /// Monte-Carlo estimates of R_σ (`all`) and R̃_σ (`layer`) of `model` (antithetic pairs,
+    /// `samples` draws from `seed`), each written as a row beside its closed form (NaN: none).
+    fn measure<M: NoisyModel>(
+        &self,
+        metrics: &mut MetricsCsv,
+        model: &M,
+        samples: usize,
+        seed: u64,
+        closed: [f64; 2],
+    ) -> Result<[McEstimate; 2]> {
+        let out = [Policy::All, Policy::Layer]
+            .map(|policy| mc_smoothed_loss(model, policy, self.theory_sigma, samples, seed, true));
+        for (k, name) in ["all", "layer"].into_iter().enumerate() {
+            write_row(
+                metrics,
+                Row {
+                    part: self.part,
+                    model: self.model,
+                    policy: name,
+                    width: self.width,
+                    sigma: self.sigma,
+                    per_weight_std: self.stds[k],
+                    theory_sigma: self.theory_sigma,
+                    est: out[k],
+                    closed: closed[k],
+                    group: "",
+                },
+            )?;
+        }
+        Ok(out)
+    }
+}
+
 pub fn heatmaps(setup: &Setup, metrics: &mut MetricsCsv, bar: &ProgressBar) -> Result<Heatmaps> {
     let c = setup.c;
     let mut all_map = vec![vec![0.0; c.widths.len()]; c.sigmas.len()];
@@ -56,41 +102,19 @@ pub fn heatmaps(setup: &Setup, metrics: &mut MetricsCsv, bar: &ProgressBar) -> R
         let (s_all, s_layer, st) = stds(sigma, 2);
         for (j, &d1) in c.widths.iter().enumerate() {
             let model = setup.linear(d1);
-            for (policy, map, closed, std, name) in [
-                (
-                    Policy::All,
-                    &mut all_map,
-                    model.smoothed_all(st),
-                    s_all,
-                    "all",
-                ),
-                (
-                    Policy::Layer,
-                    &mut layer_map,
-                    model.smoothed_layer(st),
-                    s_layer,
-                    "layer",
-                ),
-            ] {
-                let est = mc_smoothed_loss(&model, policy, st, c.samples, setup.mc_seed, true);
-                map[i][j] = est.mean;
-                worst_z = worst_z.max(est.z(closed));
-                write_row(
-                    metrics,
-                    Row {
-                        part: "heatmap",
-                        model: "linear",
-                        policy: name,
-                        width: d1,
-                        sigma,
-                        per_weight_std: std,
-                        theory_sigma: st,
-                        est,
-                        closed,
-                        group: "",
-                    },
-                )?;
-            }
+            let closed = [model.smoothed_all(st), model.smoothed_layer(st)];
+            let cell = Cell {
+                part: "heatmap",
+                model: "linear",
+                width: d1,
+                sigma,
+                theory_sigma: st,
+                stds: [s_all, s_layer],
+            };
+            let [all, layer] = cell.measure(metrics, &model, c.samples, setup.mc_seed, closed)?;
+            all_map[i][j] = all.mean;
+            layer_map[i][j] = layer.mean;
+            worst_z = worst_z.max(all.z(closed[0])).max(layer.z(closed[1]));
             bar.inc(1);
         }
     }
@@ -119,40 +143,16 @@ pub fn slopes(setup: &Setup, metrics: &mut MetricsCsv, bar: &ProgressBar) -> Res
     let mut relu = Vec::new(); // (all, layer, second-order layer)
     for &d1 in &c.slope_widths {
         let model = setup.linear(d1);
-        let a = mc_smoothed_loss(
-            &model,
-            Policy::All,
-            st,
-            c.slope_samples,
-            setup.mc_seed,
-            true,
-        );
-        let l = mc_smoothed_loss(
-            &model,
-            Policy::Layer,
-            st,
-            c.slope_samples,
-            setup.mc_seed,
-            true,
-        );
         let (ca, cl) = (model.smoothed_all(st), model.smoothed_layer(st));
-        for (name, est, closed, std) in [("all", a, ca, s_all), ("layer", l, cl, s_layer)] {
-            write_row(
-                metrics,
-                Row {
-                    part: "slope",
-                    model: "linear",
-                    policy: name,
-                    width: d1,
-                    sigma: c.slope_sigma,
-                    per_weight_std: std,
-                    theory_sigma: st,
-                    est,
-                    closed,
-                    group: "",
-                },
-            )?;
-        }
+        let cell = Cell {
+            part: "slope",
+            model: "linear",
+            width: d1,
+            sigma: c.slope_sigma,
+            theory_sigma: st,
+            stds: [s_all, s_layer],
+        };
+        let [a, l] = cell.measure(metrics, &model, c.slope_samples, setup.mc_seed, [ca, cl])?;
         lin.push((a, l, ca, cl));
         bar.inc(1);
         if c.relu_samples >= 2 {
@@ -162,29 +162,19 @@ pub fn slopes(setup: &Setup, metrics: &mut MetricsCsv, bar: &ProgressBar) -> Res
                 w1: model.w1.clone(),
                 w2: model.w2.clone(),
             };
-            let ra = mc_smoothed_loss(&net, Policy::All, st, c.relu_samples, setup.mc_seed, true);
-            let rl = mc_smoothed_loss(&net, Policy::Layer, st, c.relu_samples, setup.mc_seed, true);
             let approx = noisegd::theory::smoothed::NoisyModel::loss(&net)
                 + net.explicit_regularizer_layer(st);
-            for (name, est, closed, std) in
-                [("all", ra, f64::NAN, s_all), ("layer", rl, approx, s_layer)]
-            {
-                write_row(
-                    metrics,
-                    Row {
-                        part: "slope",
-                        model: "relu",
-                        policy: name,
-                        width: d1,
-                        sigma: c.slope_sigma,
-                        per_weight_std: std,
-                        theory_sigma: st,
-                        est,
-                        closed,
-                        group: "",
-                    },
-                )?;
-            }
+            let cell = Cell {
+                model: "relu",
+                ..cell
+            };
+            let [ra, rl] = cell.measure(
+                metrics,
+                &net,
+                c.relu_samples,
+                setup.mc_seed,
+                [f64::NAN, approx],
+            )?;
             relu.push((ra, rl, approx));
         }
     }
@@ -202,33 +192,16 @@ pub fn deep(setup: &Setup, metrics: &mut MetricsCsv, bar: &ProgressBar) -> Resul
             y: setup.y.clone(),
             ws: init_linear(&[c.d0, d, d, c.d2], setup.seed),
         };
-        let a = mc_smoothed_loss(&net, Policy::All, dst, c.deep_samples, setup.mc_seed, true);
-        let l = mc_smoothed_loss(
-            &net,
-            Policy::Layer,
-            dst,
-            c.deep_samples,
-            setup.mc_seed,
-            true,
-        );
         let (ca, cl) = (net.smoothed_all(dst), net.smoothed_layer(dst));
-        for (name, est, closed, std) in [("all", a, ca, ds_all), ("layer", l, cl, ds_layer)] {
-            write_row(
-                metrics,
-                Row {
-                    part: "deep",
-                    model: "deep_linear_m3",
-                    policy: name,
-                    width: d,
-                    sigma: c.deep_sigma,
-                    per_weight_std: std,
-                    theory_sigma: dst,
-                    est,
-                    closed,
-                    group: "",
-                },
-            )?;
-        }
+        let cell = Cell {
+            part: "deep",
+            model: "deep_linear_m3",
+            width: d,
+            sigma: c.deep_sigma,
+            theory_sigma: dst,
+            stds: [ds_all, ds_layer],
+        };
+        let [a, l] = cell.measure(metrics, &net, c.deep_samples, setup.mc_seed, [ca, cl])?;
         deep.push((d as f64, a, l, ca, cl, net.variance_explosion_term(dst)));
         bar.inc(1);
     }

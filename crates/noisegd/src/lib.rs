@@ -1,6 +1,6 @@
 //! # noisegd: perturbed gradient descent on burn
 //!
-//! `w ← w − η · g(w + ε)`: a [`noise::Policy`] says which parameter groups get Gaussian noise and
+//! `w ← w − η · g(w + ε)`: a [`noise::PolicyKind`] says which parameter groups get Gaussian noise and
 //! how much, [`noise::rng`] draws it reproducibly from `(seed, step, group, element)`, the gradient
 //! is taken at the perturbed point, and a [`optim::BaseOptimizer`] steps from the clean weights,
 //! which are never modified. In expectation this minimizes the smoothed loss

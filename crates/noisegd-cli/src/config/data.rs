@@ -65,7 +65,7 @@ impl From<DataName> for String {
 }
 
 /// The `[data]` table: which data the experiment runs on. Fields that a data set does not use
-/// are rejected by [`RunConfig::validate`] rather than ignored.
+/// are rejected by [`super::RunConfig::validate`] rather than ignored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DataConfig {

@@ -12,11 +12,30 @@ mod pair;
 pub mod train;
 pub mod width;
 
-use crate::config::{Experiment, RunConfig};
+use crate::config::RunConfig;
 use crate::run::RunDir;
 use anyhow::Result;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::path::Path;
+
+/// The experiments this tool can run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Experiment {
+    /// Diagonal linear network vs the weighted Lasso it implicitly solves (paper §2.3).
+    Lasso,
+    /// Grouped linear model vs the data-weighted group Lasso of Eq. (38) (paper §2.4).
+    GroupLasso,
+    /// Two-layer linear factorization vs the nuclear-norm problem of Eq. (10) (paper §2.4).
+    Nuclear,
+    /// Variance explosion of `all` noise with the width, and the layer-wise cure (paper §3, Fig. 1).
+    Width,
+    /// GD, GD + noise (all, layer) and GD on the explicit loss of Eq. (9) (paper Fig. 2).
+    Fig2,
+    /// A classifier (MLP, CNN, ResNet-18) on an image data set (paper §3, Figs. 3-10).
+    Train,
+}
 
 /// Options that are about running, not about the experiment.
 #[derive(Clone, Copy, Debug, Default)]

@@ -190,7 +190,7 @@ pub fn label(key: &[(String, String)]) -> String {
 }
 
 /// The `[reference]` table of a config file, flattened as run configs are
-/// (`reference.<figure>.<group label>`), for [`report`].
+/// (`reference.<figure>.<group label>`), for [`super::report`].
 pub fn reference_from(config: &Path) -> Result<BTreeMap<String, String>> {
     let text = std::fs::read_to_string(config)
         .with_context(|| format!("cannot read {}", config.display()))?;

@@ -24,6 +24,12 @@ pub enum Error {
         /// What to lower.
         hint: String,
     },
+    /// A run was stopped (by its stop signal) before its last step.
+    #[error("the run was stopped after step {done}, before its end")]
+    Interrupted {
+        /// Steps done.
+        done: u64,
+    },
     /// A checkpoint could not be written or read.
     #[error("checkpoint {}: {message}", path.display())]
     Checkpoint {

@@ -11,7 +11,7 @@ use burn::module::Module;
 use burn::tensor::Tensor;
 use noisegd::noise::{NoiseConfig, PolicyKind};
 use noisegd::optim::BaseOptimizer;
-use noisegd::train::{num, Driver, Hooks, Method, MetricsCsv, Outcome, StepDone};
+use noisegd::train::{num, Driver, Hooks, Method, MetricsCsv, StepDone};
 
 /// Columns of `metrics.csv` for the experiments without further columns.
 pub const PAIR_COLUMNS: [&str; 9] = [
@@ -165,14 +165,9 @@ pub fn train_gd_and_pgd<M: Module, B: Clone + Sync, const D: usize>(
                 &mut hooks,
                 metrics,
             )?;
-        let model = match outcome {
-            Outcome::Finished(model) => model,
-            Outcome::Diverged { error, .. } => {
-                return Err(anyhow::Error::from(error))
-                    .with_context(|| format!("the {method} run diverged"))
-            }
-            Outcome::Interrupted { .. } => unreachable!("no stop signal is polled"),
-        };
+        let model = outcome
+            .finished()
+            .with_context(|| format!("the {method} run diverged"))?;
         traces.push(Trace {
             average: hooks
                 .average()

@@ -114,16 +114,13 @@ pub enum Outcome<M> {
 }
 
 impl<M> Outcome<M> {
-    /// The trained model of a finished run; a diverged run is its error, an interrupted one an
-    /// error that says so (for callers that run to the end or fail).
+    /// The trained model of a finished run; a diverged run is its [`Error::Diverged`], an
+    /// interrupted one [`Error::Interrupted`] (for callers that run to the end or fail).
     pub fn finished(self) -> Result<M, Error> {
         match self {
             Outcome::Finished(model) => Ok(model),
             Outcome::Diverged { error, .. } => Err(error),
-            Outcome::Interrupted { done } => Err(Error::invalid(
-                "train",
-                format!("the run was interrupted after step {done}"),
-            )),
+            Outcome::Interrupted { done } => Err(Error::Interrupted { done }),
         }
     }
 }

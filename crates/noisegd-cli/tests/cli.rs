@@ -385,6 +385,150 @@ fn shipped_diabetes_config_approaches_the_explicit_lasso() {
     assert!(s.get("pgd_rel_dist_to_truth").is_none());
 }
 
+/// Every number of a report, as written (table cells and prose alike).
+fn numbers_in(text: &str) -> Vec<f64> {
+    text.split(|c: char| c.is_whitespace() || "|(),:;[]".contains(c))
+        .filter_map(|t| t.trim_end_matches(['.', '%', '×']).parse::<f64>().ok())
+        .collect()
+}
+
+/// A table where σ zeroes every Lasso coefficient (σ² = 1.44 > every |X_jᵀy|/n ≤ 1 on
+/// standardized columns), with a constant feature `k`; and one whose target is constant.
+#[test]
+fn lasso_on_a_zero_solution_a_constant_feature_and_a_constant_target() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut ok, mut flat) = (String::from("a,b,k,y\n"), String::from("a,b,y\n"));
+    for i in 0..30 {
+        let (a, b) = ((i % 7) as f64, (i % 5) as f64 * 0.5);
+        let noise = ((i * 37 % 13) as f64 - 6.0) * 0.01;
+        ok.push_str(&format!("{a},{b},5,{}\n", 2.0 * a - b + noise));
+        flat.push_str(&format!("{a},{b},4.25\n"));
+    }
+    fs::write(tmp.path().join("ok.csv"), ok).unwrap();
+    fs::write(tmp.path().join("flat.csv"), flat).unwrap();
+    let body = |file: &str| {
+        format!("experiment = \"lasso\"\n[noise]\npolicy = \"layer\"\nsigma = 1.2\n[optim]\nlr = 0.02\n[train]\nsteps = 400\nlog_every = 100\n[data]\nname = \"csv\"\npath = \"{file}\"\ntarget = \"y\"\ntest_fraction = 0.2\n")
+    };
+    let cfg = config(tmp.path(), &body("ok.csv"));
+    let out = tmp.path().join("zero");
+    let o = noisegd(&[
+        "run",
+        cfg.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("feature `k` is constant"), "{stderr}");
+    let s: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["explicit_is_zero"], true, "{s}");
+    assert_eq!(s["explicit_support"], serde_json::json!([]), "{s}");
+    assert!(
+        s["rel_dist_to_explicit"].is_null(),
+        "no relative distance to 0: {s}"
+    );
+    let abs = s["dist_to_explicit"].as_f64().unwrap();
+    assert!(abs.is_finite() && abs < 10.0, "{s}");
+    assert!(
+        s["sigma_zeroing_every_coefficient"].as_f64().unwrap() < 1.2,
+        "{s}"
+    );
+    assert_eq!(s["constant_features"], serde_json::json!(["k"]), "{s}");
+    // The support is counted against the data's scale, not against PGD's own largest entry.
+    let threshold = s["support_threshold"].as_f64().unwrap();
+    let scale = s["coefficient_scale"].as_f64().unwrap();
+    assert!(
+        (threshold - 0.01 * scale).abs() < 1e-12 && scale > 0.1,
+        "{s}"
+    );
+    let report = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("solution is β* = 0"), "{report}");
+    assert!(report.contains("Warning: constant features"), "{report}");
+    let huge: Vec<f64> = numbers_in(&report)
+        .into_iter()
+        .filter(|v| v.abs() > 1e6)
+        .collect();
+    assert!(
+        huge.is_empty(),
+        "no division by ~0 in the report: {huge:?}\n{report}"
+    );
+    // PGD ended far from 0, so the half-step check ran: half the lr for twice the steps.
+    let check = &s["step_size"]["check"];
+    assert_eq!(check["runs"][1]["lr"], 0.01, "{s}");
+    assert_eq!(check["runs"][1]["steps"], 800, "{s}");
+    assert!(check["exponent"].is_number(), "{s}");
+    assert!(
+        report.contains("**Step size.**") && report.contains("half the step"),
+        "{report}"
+    );
+    let metrics = fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert!(
+        metrics.lines().any(|l| l.contains(",pgd_lr=0.01,")),
+        "{metrics}"
+    );
+
+    // A constant target: refused by column name before anything is written.
+    let cfg = config(tmp.path(), &body("flat.csv"));
+    let out = tmp.path().join("flat");
+    let o = noisegd(&[
+        "run",
+        cfg.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        stderr.contains("flat.csv")
+            && stderr.contains("`y` is constant")
+            && stderr.contains("data.target"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "nothing written for refused data");
+}
+
+/// `lasso.lr_ladder`: PGD at every step size for the same lr·steps, the exponent fitted, and
+/// a run annealed to 0.
+#[test]
+fn lasso_step_size_ladder_fits_the_exponent_and_anneals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(
+        tmp.path(),
+        &format!("{SHORT_LASSO}lr_ladder = [0.02, 0.01]\nstep_check = false\n"),
+    );
+    let out = tmp.path().join("run");
+    run_ok(&cfg, &out, &[]);
+    let s: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let ladder = &s["step_size"]["ladder"];
+    assert_eq!(
+        ladder["runs"][0]["steps"], 750,
+        "lr 0.02 for half the steps: {s}"
+    );
+    // lr 0.01 is the configured run itself: the same distance, not a rerun.
+    assert_eq!(
+        ladder["runs"][1]["distance"], s["rel_dist_to_explicit"],
+        "{s}"
+    );
+    assert!(ladder["exponent"].is_number(), "{s}");
+    assert_eq!(ladder["annealed"]["steps"], 1500, "{s}");
+    assert!(
+        s["step_size"].get("check").is_none(),
+        "step_check = false: {s}"
+    );
+    assert!(out.join("step_size.svg").is_file());
+    let metrics = fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert!(
+        metrics.lines().any(|l| l.contains(",pgd_annealed,")),
+        "{metrics}"
+    );
+    let report = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("| 0.01 → 0 (cosine) | 1500 |"), "{report}");
+}
+
 /// `lasso.parametrization = "product"` trains Φ = X(u∘v) against the Lasso with half the
 /// weights, λ_i = σ_t²(XᵀX)_ii/n (σ = 0.3 layer-wise, M = 2, unit-scaled columns: 0.045).
 #[test]
@@ -536,6 +680,10 @@ fn a_diverging_run_says_so_and_keeps_what_it_logged() {
         stderr.contains("step") && stderr.contains("lr") && stderr.contains("lower"),
         "the message names the step and what to lower: {stderr}"
     );
+    assert!(
+        stderr.contains("noise.policy = \"none\""),
+        "the policy spelled as a config writes it (GD diverges first): {stderr}"
+    );
     let summary: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["status"], "diverged", "{summary}");
@@ -603,7 +751,7 @@ widths = [20, 40]
 sigmas = [0.5, 0.9]
 samples = 20
 slope_widths = [100, 200, 300]
-slope_sigma = 0.8
+slope_sigma = 0.6
 slope_samples = 1500
 relu_samples = 100
 deep_widths = [10, 20]
@@ -632,10 +780,23 @@ fn width_measures_the_explosion_slope_and_the_flat_layer_loss() {
     let s: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     let get = |k: &str| s[k].as_f64().unwrap_or_else(|| panic!("{k} missing: {s}"));
-    // Every output states the σ and the per-weight stds: all σ/√2, layer σ.
-    assert_eq!(get("sigma"), 0.8);
-    assert!((get("per_weight_std_all") - 0.8 / 2f64.sqrt()).abs() < 1e-12);
-    assert_eq!(get("per_weight_std_layer"), 0.8);
+    // Every output states the σ and the per-weight stds. The config's σ is the paper's (the
+    // default `width.sigma_convention`): `all` per-weight std σ, `layer` √2·σ on one layer; the
+    // summary's σ is the project's, √2 times that.
+    assert_eq!(s["sigma_convention_of_config"], "paper");
+    assert!((get("sigma") - 0.6 * 2f64.sqrt()).abs() < 1e-12);
+    assert!((get("per_weight_std_all") - 0.6).abs() < 1e-12);
+    assert!((get("per_weight_std_layer") - 0.6 * 2f64.sqrt()).abs() < 1e-12);
+    let heat = &s["heatmap"];
+    assert!(
+        (heat["theory_sigmas"][1].as_f64().unwrap() - 0.9).abs() < 1e-12,
+        "{heat}"
+    );
+    // The paper's σ_t ≥ 0.7 claim: the all/layer ratio of the two cells at σ_t = 0.9.
+    let ratio = &heat["all_over_layer"];
+    assert_eq!(ratio["cells"], 2, "{ratio}");
+    assert!(ratio["min_closed_form"].as_f64().unwrap() > 1.0, "{ratio}");
+    assert!(ratio["max_mc"].as_f64().unwrap() >= ratio["min_mc"].as_f64().unwrap());
     // 1500 samples: each R_σ to ~1.2 %, the slope to a few %; a ‖X‖⁴ or σ-convention error
     // would be off by a factor.
     let rel = (get("slope_fit") - get("slope_closed_form")).abs() / get("slope_closed_form");
@@ -653,6 +814,7 @@ fn width_measures_the_explosion_slope_and_the_flat_layer_loss() {
     assert!(deep > 1.0 && deep < 2.0, "{s}");
     let report = fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("per-weight std"), "{report}");
+    assert!(report.contains("All / layer at σ_t ≥ 0.7"), "{report}");
 }
 
 #[test]

@@ -459,7 +459,7 @@ impl NoiseInjection {
         let lr = self.optimizer.lr_at(self.step, self.epoch);
         let hint = || {
             format!(
-                "policy = {:?}, σ = {}, lr = {lr}; lower optim.lr or noise.sigma",
+                "noise.policy = \"{}\", σ = {}, lr = {lr}; lower optim.lr or noise.sigma",
                 self.noise.policy, plan.sigma
             )
         };

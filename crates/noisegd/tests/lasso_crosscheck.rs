@@ -116,7 +116,7 @@ fn weighted_lasso_agrees_with_linfa_elasticnet() {
 #[test]
 fn weighted_lasso_agrees_with_linfa_on_diabetes() {
     let mut s = noisegd::data::diabetes::load().split(0.0, 0).unwrap();
-    s.standardize();
+    s.standardize().unwrap();
     let lambda: Vec<f64> = (0..s.d).map(|j| 0.02 * (1.0 + j as f64 / 3.0)).collect();
     check("diabetes graded", s.n, s.d, &s.x_rows, &s.y, &lambda);
     check("diabetes uniform", s.n, s.d, &s.x_rows, &s.y, &[0.05; 10]);

@@ -4,11 +4,24 @@ use super::check;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
-/// The `[width]` table. σ values are the project's (`all`: per-weight std σ/√M, `layer`: σ on
-/// one of the M groups).
+/// What the σ values of the `[width]` table mean.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SigmaConvention {
+    /// The paper's σ (its Fig. 1 axis): `all` perturbs every weight with std σ, `layer` one of
+    /// the M groups with std √M·σ. This is the theory's σ_t.
+    #[default]
+    Paper,
+    /// The project's σ of `[noise]`: `all` per-weight std σ/√M, `layer` σ on one group.
+    Project,
+}
+
+/// The `[width]` table. σ values are in `sigma_convention` (the paper's by default).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WidthConfig {
+    /// What `sigmas`, `slope_sigma` and `deep_sigma` mean.
+    pub sigma_convention: SigmaConvention,
     /// Number of samples.
     pub n: usize,
     /// Input dimension d₀.
@@ -44,6 +57,7 @@ pub struct WidthConfig {
 impl Default for WidthConfig {
     fn default() -> Self {
         Self {
+            sigma_convention: SigmaConvention::Paper,
             n: 40,
             d0: 10,
             d2: 1,
@@ -52,11 +66,11 @@ impl Default for WidthConfig {
             sigmas: (0..15).map(|i| 0.2 + 0.05 * i as f64).collect(),
             samples: 200,
             slope_widths: (0..8).map(|i| 400 + 100 * i).collect(),
-            slope_sigma: 0.6,
+            slope_sigma: 0.45,
             slope_samples: 8000,
             relu_samples: 2000,
             deep_widths: vec![25, 50, 100, 200],
-            deep_sigma: 0.5,
+            deep_sigma: 0.35,
             deep_samples: 2000,
             grad_samples: 300,
         }
@@ -99,6 +113,21 @@ impl Default for Fig2Config {
 }
 
 impl WidthConfig {
+    /// The same table with its σ values in the project's convention (what the experiment
+    /// computes with): the paper's σ times √M (M = 2; 3 for the deep net).
+    pub fn in_project_sigma(&self) -> WidthConfig {
+        match self.sigma_convention {
+            SigmaConvention::Project => self.clone(),
+            SigmaConvention::Paper => WidthConfig {
+                sigma_convention: SigmaConvention::Project,
+                sigmas: self.sigmas.iter().map(|s| s * 2f64.sqrt()).collect(),
+                slope_sigma: self.slope_sigma * 2f64.sqrt(),
+                deep_sigma: self.deep_sigma * 3f64.sqrt(),
+                ..self.clone()
+            },
+        }
+    }
+
     pub(super) fn validate(&self) -> Result<()> {
         if self.n == 0 || self.d0 == 0 || self.d2 == 0 {
             bail!("invalid value for `width.n`/`d0`/`d2`: all must be ≥ 1");

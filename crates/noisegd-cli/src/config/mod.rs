@@ -10,7 +10,6 @@ use noisegd::backend::Backend;
 use noisegd::noise::NoiseConfig;
 use noisegd::optim::OptimConfig;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use crate::experiments::Experiment;
@@ -18,11 +17,13 @@ pub use crate::experiments::Experiment;
 mod check;
 mod data;
 mod figures;
+pub mod reference;
 mod regression;
 mod train;
 
 pub use data::{DataConfig, DataName};
-pub use figures::{Fig2Config, WidthConfig};
+pub use figures::{Fig2Config, SigmaConvention, WidthConfig};
+pub use reference::ReferenceConfig;
 pub use regression::{GroupLassoConfig, LassoConfig, NuclearConfig};
 pub use train::{EvalConfig, ModelConfig, TrainConfig};
 
@@ -74,32 +75,6 @@ pub struct RunConfig {
     /// Published numbers to print beside the measured ones in sweep reports.
     #[serde(default, skip_serializing_if = "ReferenceConfig::is_empty")]
     pub reference: ReferenceConfig,
-}
-
-/// The `[reference]` table: numbers from a paper, printed beside the measured mean ± s.e.m. by
-/// `noisegd sweep` / `noisegd report`. Each figure of `summary.json` maps a sweep group's label
-/// (as the report writes it, e.g. `"policy=layer"` or `"policy=all sigma=0.05"`) to a value:
-///
-/// ```toml
-/// [reference]
-/// source = "Orvieto et al. 2023, Fig. 7, read off the figure"
-/// test_accuracy = { "policy=none" = 0.775, "policy=layer" = 0.797, "policy=all" = 0.792 }
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct ReferenceConfig {
-    /// Where the numbers come from.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub source: String,
-    /// figure → group label → value.
-    #[serde(flatten)]
-    pub figures: BTreeMap<String, BTreeMap<String, f64>>,
-}
-
-impl ReferenceConfig {
-    /// No reference numbers.
-    pub fn is_empty(&self) -> bool {
-        self.source.is_empty() && self.figures.is_empty()
-    }
 }
 
 /// The name a config uses for an enum value (`"layer"`, `"sgd"`, `"fashion_mnist"`): its serde
@@ -175,11 +150,7 @@ impl RunConfig {
     /// Range checks: each table checks itself; what depends on the experiment is checked here.
     pub fn validate(&self) -> Result<()> {
         self.noise.validate()?;
-        for (figure, values) in &self.reference.figures {
-            if let Some((group, v)) = values.iter().find(|(_, v)| !v.is_finite()) {
-                bail!("invalid value for `reference.{figure}.\"{group}\"`: must be a finite number, found {v}");
-            }
-        }
+        self.reference.validate(self)?;
         self.optim.validate()?;
         self.train.validate()?;
         self.data.validate(self.experiment)?;

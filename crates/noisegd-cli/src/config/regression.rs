@@ -31,6 +31,18 @@ pub struct LassoConfig {
     /// `difference` (β = w₁∘w₁ − w₂∘w₂, λ_i = 2σ_t²(XᵀX)_ii/n) or `product` (β = u∘v,
     /// λ_i = σ_t²(XᵀX)_ii/n).
     pub parametrization: Parametrization,
+    /// When PGD's averaged distance to the Lasso solution ends above `step_check_above`, run PGD
+    /// again at half the step for twice the steps, and say whether the step size explains it.
+    pub step_check: bool,
+    /// The distance (relative; absolute over the data's coefficient scale when the solution is
+    /// 0) above which the step check runs.
+    pub step_check_above: f64,
+    /// Step sizes at which PGD is run again, each for `optim.lr·train.steps/lr` steps (the same
+    /// time `lr·steps`), to fit the distance's exponent in lr (empty: none).
+    pub lr_ladder: Vec<f64>,
+    /// With a ladder, also run PGD with the step annealed to 0 (cosine, from `optim.lr`, over
+    /// the ladder's longest run): the theory's limit.
+    pub ladder_annealed: bool,
 }
 
 impl Default for LassoConfig {
@@ -46,6 +58,10 @@ impl Default for LassoConfig {
             average_last: 0.5,
             solver_tol: 1e-10,
             parametrization: Parametrization::Difference,
+            step_check: true,
+            step_check_above: 0.05,
+            lr_ladder: vec![],
+            ladder_annealed: true,
         }
     }
 }
@@ -173,6 +189,13 @@ impl LassoConfig {
         }
         check::positive("lasso.init_scale", l.init_scale)?;
         check::fraction("lasso.average_last", l.average_last)?;
+        check::positive("lasso.step_check_above", l.step_check_above)?;
+        for (k, lr) in l.lr_ladder.iter().enumerate() {
+            check::positive(&format!("lasso.lr_ladder[{k}]"), *lr)?;
+        }
+        if l.lr_ladder.len() == 1 {
+            bail!("invalid value for `lasso.lr_ladder`: an exponent needs at least 2 step sizes, found 1 ({:?}); give two or more, or none", l.lr_ladder);
+        }
         check::solver_tol("lasso.solver_tol", l.solver_tol)
     }
 }

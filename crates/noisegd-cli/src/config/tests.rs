@@ -156,6 +156,34 @@ fn bad_values_name_the_key() {
 }
 
 #[test]
+fn reference_numbers_must_name_their_setting() {
+    let with = |setting: &str| {
+        RunConfig::parse(
+            &format!("experiment = \"train\"\n[data]\nname = \"mnist1d\"\n[reference]\n{setting}test_accuracy = {{ \"policy=layer\" = 0.8 }}\n"),
+            &[],
+        )
+        .map_err(|e| format!("{e:#}"))
+    };
+    let msg = with("").unwrap_err();
+    assert!(
+        msg.contains("reference.setting") && msg.contains("data.name"),
+        "{msg}"
+    );
+    let msg =
+        with("setting = { \"data.name\" = \"mnist1d\", \"train.steps\" = 10 }\n").unwrap_err();
+    assert!(
+        msg.contains("`model.name` is missing"),
+        "the train experiment needs the model: {msg}"
+    );
+    let msg = with("setting = { \"data.name\" = \"mnist1d\", \"train.steps\" = 10, \"model.name\" = \"mlp1\", \"model.widht\" = 5 }\n").unwrap_err();
+    assert!(
+        msg.contains("`model.widht`") && msg.contains("not a key"),
+        "{msg}"
+    );
+    with("setting = { \"data.name\" = \"mnist1d\", \"train.steps\" = 10, \"model.name\" = \"mlp1\" }\n").unwrap();
+}
+
+#[test]
 fn data_table_checks_name_the_key() {
     let csv = "experiment = \"lasso\"\n[data]\nname = \"csv\"\npath = \"t.csv\"\ntarget = \"y\"\n";
     let c = RunConfig::parse(csv, &[]).unwrap();

@@ -60,8 +60,8 @@ pub enum Destination<'a> {
 /// The data an experiment reads from outside, read (and checked) before the run directory is
 /// created; the other experiments generate theirs.
 enum Prepared {
-    /// The lasso's regression (a CSV file, the diabetes table, or generated).
-    Lasso(lasso::Problem),
+    /// The lasso's regression (a CSV file, the diabetes table, or generated; boxed: it is large).
+    Lasso(Box<lasso::Problem>),
     /// The train experiment's image data set, prepared for training (boxed: it is large).
     Train(Box<noisegd::data::TrainingSet>),
     /// Nothing to read.
@@ -70,7 +70,7 @@ enum Prepared {
 
 fn prepare(config: &RunConfig) -> Result<Prepared> {
     Ok(match config.experiment {
-        Experiment::Lasso => Prepared::Lasso(lasso::load_problem(config)?),
+        Experiment::Lasso => Prepared::Lasso(Box::new(lasso::load_problem(config)?)),
         Experiment::Train => Prepared::Train(Box::new(train::load_data(config)?)),
         _ => Prepared::Generated,
     })
@@ -94,7 +94,7 @@ pub fn run(
     };
     let dir = &dir;
     let result = match (config.experiment, prepared) {
-        (Experiment::Lasso, Prepared::Lasso(problem)) => lasso::run(config, problem, dir, options),
+        (Experiment::Lasso, Prepared::Lasso(problem)) => lasso::run(config, *problem, dir, options),
         (Experiment::GroupLasso, _) => group_lasso::run(config, dir, options),
         (Experiment::Nuclear, _) => nuclear::run(config, dir, options),
         (Experiment::Width, _) => width::run(config, dir, options),

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use burn::module::Module;
 use burn::tensor::Tensor;
 use noisegd::noise::{NoiseConfig, PolicyKind};
-use noisegd::optim::BaseOptimizer;
+use noisegd::optim::{BaseOptimizer, OptimConfig};
 use noisegd::train::{num, Driver, Hooks, Method, MetricsCsv, StepDone};
 
 /// Columns of `metrics.csv` for the experiments without further columns.
@@ -123,6 +123,19 @@ pub struct Pair<'a, M, B, const D: usize> {
     pub evaluate: &'a Evaluate<'a>,
 }
 
+/// How one run of a pair trains: its label in `metrics.csv`'s `method` column, its noise, its
+/// base optimizer and its length.
+pub struct RunSpec<'c> {
+    /// `gd`, `pgd`, or the label of a further run (e.g. `pgd_lr=0.005`).
+    pub method: String,
+    /// The noise of the run.
+    pub noise: NoiseConfig,
+    /// The base optimizer.
+    pub optim: &'c OptimConfig,
+    /// Steps (the schedule, if any, runs over them).
+    pub steps: u64,
+}
+
 /// Trains GD, then PGD with `config.noise`; rows of both go to `metrics` (columns: step,
 /// method, the evaluation, then the step's perturbed loss, σ, per-weight std and lr).
 pub fn train_gd_and_pgd<M: Module, B: Clone + Sync, const D: usize>(
@@ -143,38 +156,15 @@ pub fn train_gd_and_pgd<M: Module, B: Clone + Sync, const D: usize>(
         .into_iter()
         .enumerate()
     {
-        let mut hooks = Averaging {
-            method,
-            pair,
-            start: average_from(steps, pair.average_last),
-            sum: None,
-            count: 0,
-            logged: vec![],
+        let run = RunSpec {
+            method: method.into(),
+            noise,
+            optim: &config.optim,
+            steps,
         };
-        let outcome = Driver::new(steps, config.train.log_every)
-            .on_progress(|done| bar.set_position(index as u64 * steps + done))
-            .run(
-                (pair.init)(),
-                Method {
-                    noise,
-                    optimizer: BaseOptimizer::new(&config.optim, steps)?,
-                    seed: config.seed,
-                },
-                &mut noisegd::train::FullBatch(pair.data.clone()),
-                |m: &M, b: &B| (pair.loss)(m, b),
-                &mut hooks,
-                metrics,
-            )?;
-        let model = outcome
-            .finished()
-            .with_context(|| format!("the {method} run diverged"))?;
-        traces.push(Trace {
-            average: hooks
-                .average()
-                .expect("the averaging window holds at least one step"),
-            last: to_f64((pair.predictor)(&model)),
-            logged: hooks.logged,
-        });
+        traces.push(train_one(config, pair, &run, metrics, &|done| {
+            bar.set_position(index as u64 * steps + done)
+        })?);
     }
     bar.finish_and_clear();
     let pgd = traces.pop().expect("two runs");
@@ -182,9 +172,52 @@ pub fn train_gd_and_pgd<M: Module, B: Clone + Sync, const D: usize>(
     Ok([gd, pgd])
 }
 
+/// Trains one run of `pair` as `run` says (seed and logging cadence from `config`), its rows
+/// to `metrics`; `progress` hears the steps done.
+pub fn train_one<M: Module, B: Clone + Sync, const D: usize>(
+    config: &RunConfig,
+    pair: &Pair<M, B, D>,
+    run: &RunSpec,
+    metrics: &mut MetricsCsv,
+    progress: &dyn Fn(u64),
+) -> Result<Trace> {
+    let mut hooks = Averaging {
+        method: &run.method,
+        pair,
+        start: average_from(run.steps, pair.average_last),
+        sum: None,
+        count: 0,
+        logged: vec![],
+    };
+    let outcome = Driver::new(run.steps, config.train.log_every)
+        .on_progress(progress)
+        .run(
+            (pair.init)(),
+            Method {
+                noise: run.noise.clone(),
+                optimizer: BaseOptimizer::new(run.optim, run.steps)?,
+                seed: config.seed,
+            },
+            &mut noisegd::train::FullBatch(pair.data.clone()),
+            |m: &M, b: &B| (pair.loss)(m, b),
+            &mut hooks,
+            metrics,
+        )?;
+    let model = outcome
+        .finished()
+        .with_context(|| format!("the {} run diverged", run.method))?;
+    Ok(Trace {
+        average: hooks
+            .average()
+            .expect("the averaging window holds at least one step"),
+        last: to_f64((pair.predictor)(&model)),
+        logged: hooks.logged,
+    })
+}
+
 /// The hooks of one run of a pair: the running sum of the predictor, the logged evaluations.
 struct Averaging<'p, 'a, M, B, const D: usize> {
-    method: &'static str,
+    method: &'p str,
     pair: &'p Pair<'a, M, B, D>,
     start: u64,
     sum: Option<Tensor<D>>,

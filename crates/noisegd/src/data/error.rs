@@ -160,6 +160,18 @@ pub enum DataError {
         /// Where the data set can be obtained and how to lay it out.
         obtain: String,
     },
+    /// A regression target that does not vary: there is nothing to fit.
+    #[error("{source_name}: the target column `{target}` is constant on the {rows} training rows (every value is {value}): there is nothing to regress; name another column with `data.target`, or check the file")]
+    ConstantTarget {
+        /// Where the table came from.
+        source_name: String,
+        /// The target column's name.
+        target: String,
+        /// Training rows.
+        rows: usize,
+        /// Its one value.
+        value: f64,
+    },
     /// A generator configuration value is out of its allowed range.
     #[error("invalid value for `{field}`: {message}")]
     Config {

@@ -36,8 +36,12 @@ pub struct RegressionTable {
 /// A table split into training and test rows (see [`RegressionTable::split`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainTest {
+    /// Where the table came from (as in the table).
+    pub source: String,
     /// Feature names, as in the table.
     pub feature_names: Vec<String>,
+    /// The target column's name.
+    pub target_name: String,
     /// Training rows.
     pub n: usize,
     /// Features.
@@ -63,8 +67,18 @@ pub struct Standardization {
     pub feature_scale: Vec<f64>,
     /// Training mean of the target.
     pub target_mean: f64,
-    /// Training standard deviation (1/n) of the target (1 if it is constant).
+    /// Training standard deviation (1/n) of the target.
     pub target_std: f64,
+}
+
+impl Standardization {
+    /// Indices of the feature columns that are constant on the training rows (zeroed: they carry
+    /// no information, and the Lasso leaves their coefficient at 0).
+    pub fn constant_features(&self) -> Vec<usize> {
+        (0..self.feature_scale.len())
+            .filter(|&j| self.feature_scale[j] == 0.0)
+            .collect()
+    }
 }
 
 impl RegressionTable {
@@ -101,7 +115,9 @@ impl RegressionTable {
         }
         let d = self.d;
         let mut out = TrainTest {
+            source: self.source.clone(),
             feature_names: self.feature_names.clone(),
+            target_name: self.target_name.clone(),
             n: self.n - n_test,
             d,
             x_rows: Vec::with_capacity((self.n - n_test) * d),
@@ -126,10 +142,24 @@ impl RegressionTable {
 impl TrainTest {
     /// Centers each feature and scales it to `(XᵀX)_jj = n` on the training rows, centers the
     /// target and scales it to unit variance, and applies the same map to the test rows (see
-    /// the module docs). A constant training column becomes 0 (it carries no information).
-    pub fn standardize(&mut self) {
+    /// the module docs). A constant training column becomes 0 (it carries no information; see
+    /// [`Standardization::constant_features`]). A constant target is refused: centered, it is 0,
+    /// and every model fits it with β = 0.
+    pub fn standardize(&mut self) -> Result<(), DataError> {
         let (n, d) = (self.n, self.d);
         let nf = n as f64;
+        let y_mean = self.y.iter().sum::<f64>() / nf;
+        let var = self.y.iter().map(|v| (v - y_mean).powi(2)).sum::<f64>() / nf;
+        // The same relative test as the feature columns: rounding leaves a tiny spread.
+        if var.is_nan() || var <= 1e-24 * (1.0 + y_mean * y_mean) {
+            return Err(DataError::ConstantTarget {
+                source_name: self.source.clone(),
+                target: self.target_name.clone(),
+                rows: n,
+                value: y_mean,
+            });
+        }
+        let y_std = var.sqrt();
         let mut mean = vec![0.0; d];
         for row in self.x_rows.chunks_exact(d) {
             for (m, v) in mean.iter_mut().zip(row) {
@@ -161,9 +191,6 @@ impl TrainTest {
                 row[j] = (row[j] - mean[j]) * scale[j];
             }
         }
-        let y_mean = self.y.iter().sum::<f64>() / nf;
-        let var = self.y.iter().map(|v| (v - y_mean).powi(2)).sum::<f64>() / nf;
-        let y_std = if var > 0.0 { var.sqrt() } else { 1.0 };
         for v in self.y.iter_mut().chain(self.y_test.iter_mut()) {
             *v = (*v - y_mean) / y_std;
         }
@@ -173,6 +200,7 @@ impl TrainTest {
             target_mean: y_mean,
             target_std: y_std,
         });
+        Ok(())
     }
 }
 
@@ -218,7 +246,7 @@ mod tests {
     fn standardize_uses_training_statistics() {
         let mut s = table(40).split(0.25, 3).unwrap();
         let test_before = s.x_test_rows.clone();
-        s.standardize();
+        s.standardize().unwrap();
         let st = s.standardization.clone().unwrap();
         for j in 0..2 {
             let col: Vec<f64> = s.x_rows.chunks_exact(3).map(|r| r[j]).collect();
@@ -228,6 +256,7 @@ mod tests {
         }
         // The constant column is zeroed, not divided by zero.
         assert_eq!(st.feature_scale[2], 0.0);
+        assert_eq!(st.constant_features(), [2]);
         assert!(s.x_rows.chunks_exact(3).all(|r| r[2] == 0.0));
         let ym = s.y.iter().sum::<f64>() / 30.0;
         let yv = s.y.iter().map(|v| v * v).sum::<f64>() / 30.0;
@@ -240,5 +269,22 @@ mod tests {
             let want = (before[0] - st.feature_mean[0]) * st.feature_scale[0];
             assert!((after[0] - want).abs() < 1e-12);
         }
+    }
+
+    #[test]
+    fn a_constant_target_is_refused_by_name() {
+        let mut t = table(20);
+        t.y = vec![3.5; 20];
+        let mut s = t.split(0.25, 1).unwrap();
+        let msg = s.standardize().unwrap_err().to_string();
+        assert!(
+            msg.contains("test:")
+                && msg.contains("`y`")
+                && msg.contains("constant on the 15 training rows")
+                && msg.contains("3.5")
+                && msg.contains("data.target"),
+            "{msg}"
+        );
+        assert!(s.standardization.is_none());
     }
 }

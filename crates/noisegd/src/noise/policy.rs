@@ -34,6 +34,17 @@ pub enum PolicyKind {
     Layer,
 }
 
+/// Spelled as a config writes it (`none`, `all`, `layer`), for messages.
+impl std::fmt::Display for PolicyKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PolicyKind::None => "none",
+            PolicyKind::All => "all",
+            PolicyKind::Layer => "layer",
+        })
+    }
+}
+
 /// How `layer` picks its group.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

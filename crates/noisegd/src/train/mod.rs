@@ -211,6 +211,13 @@ mod tests {
             panic!("lr 1e30 diverges")
         };
         assert!(matches!(error, crate::Error::Diverged { step: s, .. } if s == step));
+        // The policy is spelled as a config writes it.
+        let message = error.to_string();
+        assert!(message.contains("noise.policy = \""), "{message}");
+        assert!(
+            !message.contains("Layer") && !message.contains("None,"),
+            "{message}"
+        );
         assert!(step >= 1, "the first step's loss is finite");
         assert_eq!(
             text.lines().count() as u64,

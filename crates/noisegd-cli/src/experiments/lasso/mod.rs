@@ -11,17 +11,18 @@
 
 mod problem;
 mod report;
+mod step_size;
 
 pub use problem::{load_problem, Problem};
 
-use super::pair::{f32s, train_gd_and_pgd, Evaluation, Pair, Trace};
-use super::RunOptions;
+use super::pair::{f32s, train_gd_and_pgd, train_one, Evaluation, Pair, Trace};
+use super::{progress, RunOptions};
 use crate::config::RunConfig;
 use crate::run::RunDir;
 use anyhow::Result;
 use burn::module::Module;
 use burn::tensor::{Tensor, TensorData};
-use noisegd::diagnostics::recovery::{f1, mse, rel_dist, support};
+use noisegd::diagnostics::recovery::{coefficient_scale, dist, f1, mse, rel_dist, support_above};
 use noisegd::models::diagonal::{DiagonalNet, LinearPredictor, Parametrization, ProductNet};
 use noisegd::params::ParamGroups;
 use noisegd::theory::lasso::{
@@ -30,13 +31,15 @@ use noisegd::theory::lasso::{
 use noisegd::train::MetricsCsv;
 use serde_json::json;
 
-const COLUMNS: [&str; 11] = [
+const COLUMNS: [&str; 13] = [
     "step",
     "method",
     "train_loss",
     "lasso_objective",
     "rel_dist_to_explicit",
+    "dist_to_explicit",
     "avg_rel_dist_to_explicit",
+    "avg_dist_to_explicit",
     "l1_norm",
     "perturbed_loss",
     "sigma",
@@ -46,6 +49,11 @@ const COLUMNS: [&str; 11] = [
 
 /// How many coefficient paths the path plot follows.
 const PATHS: usize = 6;
+
+/// Supports count the coefficients above this fraction of the data's coefficient scale
+/// ([`coefficient_scale`]), a scale that does not depend on the estimate: relative to an
+/// estimate's own largest entry, the fluctuations of PGD around an all-zero solution counted.
+const SUPPORT_FRACTION: f64 = 1e-2;
 
 /// What the training loop needs to evaluate an iterate in f64.
 struct Reference<'a> {
@@ -57,6 +65,40 @@ struct Reference<'a> {
     solution: Option<&'a LassoSolution>,
     /// Coordinates whose paths are recorded.
     tracked: Vec<usize>,
+    /// The data's coefficient scale (see [`SUPPORT_FRACTION`]).
+    scale: f64,
+}
+
+impl Reference<'_> {
+    /// Whether the explicit solution is β = 0 (every coefficient vanished).
+    fn is_zero(&self) -> bool {
+        self.solution
+            .is_some_and(|s| s.beta.iter().all(|b| *b == 0.0))
+    }
+
+    /// How far `beta` is from the explicit solution: relative, or, when the solution is 0,
+    /// absolute over the coefficient scale (NaN without a solution).
+    fn distance(&self, beta: &[f64]) -> f64 {
+        match self.solution {
+            None => f64::NAN,
+            Some(s) if self.is_zero() => dist(beta, &s.beta) / self.scale,
+            Some(s) => rel_dist(beta, &s.beta),
+        }
+    }
+
+    /// What [`Reference::distance`] measures, for labels.
+    fn distance_name(&self) -> &'static str {
+        if self.is_zero() {
+            "distance ‖β̄‖ over the coefficient scale (the Lasso solution is 0)"
+        } else {
+            "relative distance ‖β̄ − β*‖/‖β*‖"
+        }
+    }
+
+    /// The support of an estimate, against the data's scale.
+    fn support(&self, beta: &[f64]) -> Vec<usize> {
+        support_above(beta, SUPPORT_FRACTION * self.scale)
+    }
 }
 
 pub fn run(
@@ -119,13 +161,17 @@ pub fn run(
         },
         solution: explicit.as_ref(),
         tracked,
+        scale: coefficient_scale(&data.x_rows, &data.y),
     };
+    for name in &data.constant_features {
+        eprintln!("warning: feature `{name}` is constant on the training rows: it carries no information and its coefficient stays 0");
+    }
 
     let mut metrics = dir.metrics(&COLUMNS)?;
     let x = Tensor::<2>::from_data(TensorData::new(f32s(&data.x_rows), [data.n, d]), &device);
     let y = Tensor::<1>::from_data(TensorData::new(f32s(&data.y), [data.n]), &device);
-    let (gd, pgd) = match l.parametrization {
-        Parametrization::Difference => train_pair(
+    let (gd, pgd, steps) = match l.parametrization {
+        Parametrization::Difference => train_all(
             &|| DiagonalNet::uniform(d, l.init_scale, &device),
             (x, y),
             config,
@@ -133,7 +179,7 @@ pub fn run(
             &mut metrics,
             options,
         )?,
-        Parametrization::Product => train_pair(
+        Parametrization::Product => train_all(
             &|| ProductNet::uniform(d, l.init_scale, &device),
             (x, y),
             config,
@@ -162,8 +208,11 @@ pub fn run(
         "steps": config.train.steps,
         "lr": config.optim.lr,
         "averaged_over_last": l.average_last,
-        "pgd_support": support(&pgd.average),
-        "gd_support": support(&gd.average),
+        "coefficient_scale": reference.scale,
+        "support_threshold": SUPPORT_FRACTION * reference.scale,
+        "pgd_support": reference.support(&pgd.average),
+        "gd_support": reference.support(&gd.average),
+        "constant_features": data.constant_features,
         "pgd_final_train_loss": pgd.final_train_loss(),
         "gd_final_train_loss": gd.final_train_loss(),
         "n_test": data.y_test.len(),
@@ -197,16 +246,35 @@ pub fn run(
     }
     if let Some(sol) = &explicit {
         let p_star = sol.primal;
-        let gap = |b: &[f64]| (lasso.objective(b) - p_star) / p_star;
-        let explicit_support = support(&sol.beta);
+        // Relative to P* > 0 (P* = 0 only for a target the model fits exactly with λ > 0: y = 0).
+        let gap = |b: &[f64]| {
+            if p_star > 0.0 {
+                (lasso.objective(b) - p_star) / p_star
+            } else {
+                f64::NAN
+            }
+        };
+        let explicit_support = reference.support(&sol.beta);
+        // Every coefficient vanishes where λ_j ≥ |X_jᵀy|/n for all j; λ ∝ σ², so this σ is
+        // where the Lasso solution becomes 0.
+        let xty = design.mul_t(&data.y);
+        let zeroing_ratio = (0..d)
+            .filter(|&j| lambda[j] > 0.0)
+            .map(|j| xty[j].abs() / (data.n as f64 * lambda[j]))
+            .fold(0.0, f64::max);
         let extra = json!({
+            "explicit_is_zero": reference.is_zero(),
+            "sigma_zeroing_every_coefficient": config.noise.sigma * zeroing_ratio.sqrt(),
+            "distance_measure": reference.distance_name(),
             "rel_dist_to_explicit": rel_dist(&pgd.average, &sol.beta),
             "last_iterate_rel_dist_to_explicit": rel_dist(&pgd.last, &sol.beta),
             "gd_rel_dist_to_explicit": rel_dist(&gd.average, &sol.beta),
+            "dist_to_explicit": dist(&pgd.average, &sol.beta),
+            "gd_dist_to_explicit": dist(&gd.average, &sol.beta),
             "objective_gap": gap(&pgd.average),
             "gd_objective_gap": gap(&gd.average),
-            "support_f1": f1(&support(&pgd.average), &explicit_support),
-            "gd_support_f1": f1(&support(&gd.average), &explicit_support),
+            "support_f1": f1(&reference.support(&pgd.average), &explicit_support),
+            "gd_support_f1": f1(&reference.support(&gd.average), &explicit_support),
             "explicit_test_mse": test_mse(&sol.beta),
             "explicit_objective": p_star,
             "explicit_support": explicit_support,
@@ -224,55 +292,85 @@ pub fn run(
             );
         }
     }
+    let step_summary = steps.summary(l.step_check_above);
+    if !step_summary.is_null() {
+        summary
+            .as_object_mut()
+            .expect("an object")
+            .insert("step_size".into(), step_summary);
+    }
     dir.write_json("summary.json", &summary)?;
     report::plots(config, dir, &data, &reference, &gd, &pgd, theory_sigma)?;
+    steps.plot(dir, reference.distance_name())?;
+    let step_text = steps.report(
+        config.optim.lr,
+        reference.distance(&pgd.average),
+        l.step_check_above,
+        reference.distance_name(),
+    );
     dir.write_text(
         "report.md",
-        &report::report(config, &data, &summary, n_groups),
+        &report::report(config, &data, &summary, n_groups, &step_text),
     )?;
     Ok(dir.file("report.md"))
 }
 
-/// GD and PGD from `init()` through the shared pair runner: the lasso logs, besides the pair's
-/// figures, the running average's distance and ‖β‖₁, and keeps the tracked coefficient paths.
-fn train_pair<M: Module + LinearPredictor>(
+/// GD and PGD from `init()` through the shared pair runner (the lasso logs, besides the pair's
+/// figures, the distances of the running average and ‖β‖₁, and keeps the tracked coefficient
+/// paths), then the step-size measurements ([`step_size`]).
+fn train_all<M: Module + LinearPredictor>(
     init: &dyn Fn() -> M,
     batch: (Tensor<2>, Tensor<1>),
     config: &RunConfig,
     reference: &Reference,
     metrics: &mut MetricsCsv,
     options: RunOptions,
-) -> Result<(Trace, Trace)> {
+) -> Result<(Trace, Trace, step_size::StepSize)> {
     let evaluate = |beta: &[f64], average: Option<&[f64]>| {
-        let dist = |b: &[f64]| {
+        let rel = |b: &[f64]| {
             reference
                 .solution
                 .map_or(f64::NAN, |s| rel_dist(b, &s.beta))
         };
+        let abs = |b: &[f64]| reference.solution.map_or(f64::NAN, |s| dist(b, &s.beta));
         Evaluation {
             train_loss: reference.square.objective(beta),
             objective: reference.lasso.objective(beta),
-            rel_dist: dist(beta),
+            rel_dist: rel(beta),
             more: vec![
-                average.map_or(f64::NAN, dist),
+                abs(beta),
+                average.map_or(f64::NAN, rel),
+                average.map_or(f64::NAN, abs),
                 beta.iter().map(|b| b.abs()).sum(),
             ],
             kept: reference.tracked.iter().map(|&j| beta[j]).collect(),
         }
     };
-    let [gd, pgd] = train_gd_and_pgd(
-        config,
-        &Pair {
-            label: "lasso",
-            average_last: config.lasso.average_last,
-            init,
-            data: batch,
-            loss: &|m: &M, (x, y): &(Tensor<2>, Tensor<1>)| m.loss(x.clone(), y.clone()),
-            predictor: &|m: &M| m.beta(),
-            evaluate: &evaluate,
+    let pair = Pair {
+        label: "lasso",
+        average_last: config.lasso.average_last,
+        init,
+        data: batch,
+        loss: &|m: &M, (x, y): &(Tensor<2>, Tensor<1>)| m.loss(x.clone(), y.clone()),
+        predictor: &|m: &M| m.beta(),
+        evaluate: &evaluate,
+    };
+    let [gd, pgd] = train_gd_and_pgd(config, &pair, metrics, options)?;
+    let bar = progress(0, "step size", options);
+    let steps = step_size::measure(
+        &config.lasso,
+        &config.noise,
+        &config.optim,
+        config.train.steps,
+        &pgd,
+        &|b| reference.distance(b),
+        &mut |run| {
+            bar.set_length(run.steps);
+            bar.set_position(0);
+            bar.set_message(run.method.clone());
+            train_one(config, &pair, &run, metrics, &|done| bar.set_position(done))
         },
-        metrics,
-        options,
     )?;
-    Ok((gd, pgd))
+    bar.finish_and_clear();
+    Ok((gd, pgd, steps))
 }

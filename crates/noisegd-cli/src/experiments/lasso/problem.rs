@@ -25,6 +25,9 @@ pub struct Problem {
     pub truth: Option<(Vec<f64>, Vec<usize>)>,
     /// Column names, for tables.
     pub feature_names: Option<Vec<String>>,
+    /// Names of the feature columns that are constant on the training rows (zeroed by
+    /// standardization, or left as they are): their coefficient carries nothing.
+    pub constant_features: Vec<String>,
 }
 
 /// Generates or reads the data `config.data` names.
@@ -57,6 +60,7 @@ pub fn load_problem(config: &RunConfig) -> Result<Problem> {
                 y_test: s.y_test,
                 truth: Some((s.beta_star, s.support)),
                 feature_names: None,
+                constant_features: vec![],
             });
         }
         DataName::Csv => {
@@ -79,8 +83,13 @@ pub fn load_problem(config: &RunConfig) -> Result<Problem> {
     let mut split = table
         .split(data.test_fraction, config.seed)
         .with_context(|| format!("splitting {}", table.source))?;
+    // Constant on the training rows, before standardization zeroes them.
+    let constant_features = constant_columns(&split.x_rows, split.d)
+        .into_iter()
+        .map(|j| split.feature_names[j].clone())
+        .collect();
     if data.standardize {
-        split.standardize();
+        split.standardize()?;
     }
     let scaling = match &split.standardization {
         Some(st) => format!(
@@ -102,5 +111,16 @@ pub fn load_problem(config: &RunConfig) -> Result<Problem> {
         y_test: split.y_test,
         truth: None,
         feature_names: Some(split.feature_names),
+        constant_features,
     })
+}
+
+/// Columns of row-major `x_rows` (`d` columns) whose values are all equal.
+fn constant_columns(x_rows: &[f64], d: usize) -> Vec<usize> {
+    let Some(first) = x_rows.get(..d) else {
+        return vec![];
+    };
+    (0..d)
+        .filter(|&j| x_rows.chunks_exact(d).all(|row| row[j] == first[j]))
+        .collect()
 }

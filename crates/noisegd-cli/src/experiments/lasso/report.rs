@@ -4,7 +4,7 @@
 use super::problem::Problem;
 use super::Reference;
 use crate::config::{name, RunConfig};
-use crate::experiments::pair::Trace;
+use crate::experiments::pair::{Evaluation, Trace};
 use crate::report::plot::{write_line_plot, LinePlot, Scale, Series};
 use crate::report::table::{pgd_vs_gd, Compared, Format, Summary};
 use crate::run::RunDir;
@@ -49,20 +49,30 @@ pub(super) fn plots(
         &dir.file("objective"),
     )?;
     if reference.solution.is_some() {
+        // Relative distances, or absolute ones where the solution is 0 (see `Evaluation::more`
+        // in `train_all`: absolute, average relative, average absolute, ‖β‖₁).
+        let zero = reference.is_zero();
+        type Figure = fn(&Evaluation) -> f64;
+        let (now, average): (Figure, Figure) = if zero {
+            (|e| e.more[0], |e| e.more[2])
+        } else {
+            (|e| e.rel_dist, |e| e.more[1])
+        };
         write_line_plot(
             &LinePlot {
                 title: "Distance to the explicit Lasso solution".into(),
                 x_label: "step".into(),
-                y_label: "‖β − β*‖ / ‖β*‖".into(),
+                y_label: if zero {
+                    "‖β − β*‖ (absolute: the Lasso solution β* is 0)".into()
+                } else {
+                    "‖β − β*‖ / ‖β*‖".into()
+                },
                 x_scale: Scale::Log10,
                 y_scale: Scale::Log10,
                 series: vec![
-                    Series::new("GD iterate", gd.series(|e| e.rel_dist)),
-                    Series::new(format!("{pgd_label} iterate"), pgd.series(|e| e.rel_dist)),
-                    Series::new(
-                        format!("{pgd_label} running average"),
-                        pgd.series(|e| e.more[0]),
-                    ),
+                    Series::new("GD iterate", gd.series(now)),
+                    Series::new(format!("{pgd_label} iterate"), pgd.series(now)),
+                    Series::new(format!("{pgd_label} running average"), pgd.series(average)),
                 ],
             },
             &dir.file("distance"),
@@ -125,6 +135,7 @@ pub(super) fn report(
     data: &Problem,
     s: &serde_json::Value,
     n_groups: usize,
+    step_size: &str,
 ) -> String {
     let l = &config.lasso;
     let sum = Summary(s);
@@ -136,6 +147,15 @@ pub(super) fn report(
         "# Lasso from noise: a diagonal linear network and its explicit weighted Lasso\n"
     );
     let _ = writeln!(r, "**Data.** {}\n", data.description);
+    if !data.constant_features.is_empty() {
+        let _ = writeln!(
+            r,
+            "**Warning: constant features.** {} constant on the training rows: no information, coefficient 0 in every fit; remove the column{} from `data.features` (or the file).\n",
+            data.constant_features.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                + if data.constant_features.len() == 1 { " is" } else { " are" },
+            if data.constant_features.len() == 1 { "" } else { "s" }
+        );
+    }
     let (model, init, lambda) = match l.parametrization {
         Parametrization::Difference => (
             "Φ = X(w₁∘w₁ − w₂∘w₂)",
@@ -160,12 +180,30 @@ pub(super) fn report(
         f("per_weight_std"), f("theory_sigma"), e("lasso_lambda_mean"), e("solver_rel_duality_gap"),
         s.get("solver_converged").map_or("n/a".into(), |v| v.to_string())
     );
+    if s.get("explicit_is_zero").and_then(|v| v.as_bool()) == Some(true) {
+        let _ = writeln!(
+            r,
+            "**The explicit Lasso solution is β* = 0**: λ_j ≥ |X_jᵀy|/n for every feature, so the noise zeroes every coefficient (it does from σ = {} on). A distance relative to ‖β*‖ does not exist: the table gives the absolute distance ‖β̄ − β*‖ = ‖β̄‖, the objective gap against P* = ‖y‖²/2n, and supports against the data's coefficient scale. Lower `noise.sigma` below that value for a sparse, non-zero solution.\n",
+            f("sigma_zeroing_every_coefficient")
+        );
+    }
+    let support_label = format!(
+        "support (entries above {}: 1 % of the data's coefficient scale max_j |X_jᵀy|/‖X_j‖²)",
+        e("support_threshold")
+    );
     let mut rows = vec![
         Compared::new(
             "relative ℓ₂ distance to the explicit Lasso solution",
             "rel_dist_to_explicit",
             "gd_rel_dist_to_explicit",
             Format::Fixed,
+        )
+        .explicit("0"),
+        Compared::new(
+            "absolute ℓ₂ distance ‖β̄ − β*‖ to the explicit Lasso solution",
+            "dist_to_explicit",
+            "gd_dist_to_explicit",
+            Format::Sci,
         )
         .explicit("0"),
         Compared::new(
@@ -209,13 +247,8 @@ pub(super) fn report(
             Format::Sci,
         )
         .explicit(""),
-        Compared::new(
-            "support (entries above 1 % of the largest)",
-            "pgd_support",
-            "gd_support",
-            Format::Support,
-        )
-        .explicit(sum.get("explicit_support", Format::Support)),
+        Compared::new(&support_label, "pgd_support", "gd_support", Format::Support)
+            .explicit(sum.get("explicit_support", Format::Support)),
     ]);
     let columns = [
         format!(
@@ -264,9 +297,11 @@ pub(super) fn report(
             }
         }
     }
+    r.push_str(step_size);
     let _ = writeln!(
         r,
-        "Plots: `objective.svg` (Lasso objective along training), `distance.svg` (distance to the explicit solution), `paths.svg` (coefficient paths), `coefficients.svg` (β by feature). Numbers: `summary.json`; curves: `metrics.csv`; exact config: `config.toml`. With a constant step size the PGD iterates fluctuate around the solution; halving `optim.lr` (and doubling `train.steps`) shrinks the averaged distance."
+        "Plots: `objective.svg` (Lasso objective along training), `distance.svg` (distance to the explicit solution), `paths.svg` (coefficient paths), `coefficients.svg` (β by feature){}. Numbers: `summary.json`; curves: `metrics.csv`; exact config: `config.toml`.",
+        if s.get("step_size").is_some() { ", `step_size.svg` (distance against the step size)" } else { "" }
     );
     r
 }

@@ -15,7 +15,7 @@
 //! diagnostic (`noisegd::diagnostics`) on the burn model at the same weights, against width.
 
 use super::{progress, RunOptions};
-use crate::config::{RunConfig, WidthConfig};
+use crate::config::{name, RunConfig, WidthConfig};
 use crate::run::RunDir;
 use anyhow::Result;
 use nalgebra::DMatrix;
@@ -109,6 +109,44 @@ fn stds(sigma: f64, m: usize) -> (f64, f64, f64) {
     )
 }
 
+/// R_σ / R̃_σ over the heat-map cells whose σ_t is at least `from` (the paper reads ≥ 10³ at
+/// σ_t ≥ 0.7 off Fig. 1's colour scales): the smallest and largest ratio, Monte Carlo and closed
+/// form, and where the smallest is. `Null` when no σ of the grid reaches `from`.
+fn ratio_above(heat: &Heatmaps, c: &WidthConfig, from: f64) -> Value {
+    let mut cells = vec![];
+    for (i, &sigma) in c.sigmas.iter().enumerate() {
+        let st = stds(sigma, 2).2;
+        if st < from - 1e-12 {
+            continue;
+        }
+        for (j, &d1) in c.widths.iter().enumerate() {
+            cells.push((
+                heat.all[i][j] / heat.layer[i][j],
+                heat.closed_ratio[i][j],
+                st,
+                d1,
+            ));
+        }
+    }
+    let Some(min) = cells.iter().min_by(|a, b| a.0.total_cmp(&b.0)) else {
+        return Value::Null;
+    };
+    let max = cells
+        .iter()
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .expect("non-empty");
+    let closed = cells.iter().map(|c| c.1);
+    json!({
+        "from_theory_sigma": from,
+        "cells": cells.len(),
+        "min_mc": min.0, "min_at_theory_sigma": min.2, "min_at_width": min.3,
+        "max_mc": max.0, "max_at_theory_sigma": max.2, "max_at_width": max.3,
+        "min_closed_form": closed.clone().fold(f64::INFINITY, f64::min),
+        "max_closed_form": closed.fold(0.0, f64::max),
+        "paper": "≥ 1e3 (Fig. 1: all-weights ≥ 1e4 at σ ≥ 0.7, layer-wise ≤ ~1e1, read off the colour scales)",
+    })
+}
+
 /// One width of the deep net: (d, MC all, MC layer, closed all, closed layer, top term).
 type DeepPoint = (f64, McEstimate, McEstimate, f64, f64, f64);
 
@@ -116,8 +154,12 @@ type DeepPoint = (f64, McEstimate, McEstimate, f64, f64, f64);
 /// Monte-Carlo noise of every cell uses `seed + MC_OFFSET` (the same for all cells).
 const MC_OFFSET: u64 = 1;
 
+/// The paper's claim about the Fig. 1 colour scales holds from this σ_t on.
+const PAPER_RATIO_SIGMA: f64 = 0.7;
+
 pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std::path::PathBuf> {
-    let c = &config.width;
+    // Everything below computes in the project's σ; outputs state both conventions.
+    let c = &config.width.in_project_sigma();
     let (x, y) = planted_regression(c.n, c.d0, c.d2, &c.planted, config.seed);
     let n = c.n as f64;
     let x_fro2 = x.norm_squared();
@@ -139,6 +181,7 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
         layer: layer_map,
         range: (lo, hi),
         worst_z,
+        ..
     } = &heat;
     let Slopes { lin, relu } = parts::slopes(&setup, &mut metrics, &bar)?;
     let (s_all, s_layer, st) = stds(c.slope_sigma, 2);
@@ -175,13 +218,16 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
         "n": c.n, "d0": c.d0, "d2": c.d2, "planted": c.planted,
         "x_fro2": x_fro2,
         "sigma_convention": "project: `all` perturbs every weight with std σ/√M, `layer` one random group with std σ; theory σ_t = σ/√M",
+        "sigma_convention_of_config": name(&config.width.sigma_convention),
         "heatmap": {
             "widths": c.widths, "sigmas": c.sigmas, "samples": c.samples,
+            "theory_sigmas": c.sigmas.iter().map(|s| stds(*s, 2).2).collect::<Vec<_>>(),
             "per_weight_std_all": c.sigmas.iter().map(|s| stds(*s, 2).0).collect::<Vec<_>>(),
             "per_weight_std_layer": c.sigmas.iter().map(|s| stds(*s, 2).1).collect::<Vec<_>>(),
             "all": all_map, "layer": layer_map,
             "color_range": [lo, hi],
             "max_z_vs_closed_form": worst_z,
+            "all_over_layer": ratio_above(&heat, c, PAPER_RATIO_SIGMA),
         },
         "sigma": c.slope_sigma,
         "per_weight_std_all": s_all,

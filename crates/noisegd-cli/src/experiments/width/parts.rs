@@ -28,6 +28,8 @@ pub struct Heatmaps {
     pub range: (f64, f64),
     /// Largest |MC − closed form| / standard error over the grid.
     pub worst_z: f64,
+    /// The closed forms' ratio R_σ / R̃_σ per cell.
+    pub closed_ratio: Vec<Vec<f64>>,
 }
 
 /// Per slope width: linear (MC all, MC layer, closed all, closed layer) and, when measured,
@@ -97,6 +99,7 @@ pub fn heatmaps(setup: &Setup, metrics: &mut MetricsCsv, bar: &ProgressBar) -> R
     let c = setup.c;
     let mut all_map = vec![vec![0.0; c.widths.len()]; c.sigmas.len()];
     let mut layer_map = all_map.clone();
+    let mut closed_ratio = all_map.clone();
     let mut worst_z: f64 = 0.0;
     for (i, &sigma) in c.sigmas.iter().enumerate() {
         let (s_all, s_layer, st) = stds(sigma, 2);
@@ -114,6 +117,7 @@ pub fn heatmaps(setup: &Setup, metrics: &mut MetricsCsv, bar: &ProgressBar) -> R
             let [all, layer] = cell.measure(metrics, &model, c.samples, setup.mc_seed, closed)?;
             all_map[i][j] = all.mean;
             layer_map[i][j] = layer.mean;
+            closed_ratio[i][j] = closed[0] / closed[1];
             worst_z = worst_z.max(all.z(closed[0])).max(layer.z(closed[1]));
             bar.inc(1);
         }
@@ -133,6 +137,7 @@ pub fn heatmaps(setup: &Setup, metrics: &mut MetricsCsv, bar: &ProgressBar) -> R
         layer: layer_map,
         range: (lo, hi),
         worst_z,
+        closed_ratio,
     })
 }
 

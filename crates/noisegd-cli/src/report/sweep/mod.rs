@@ -10,6 +10,7 @@
 mod curves;
 mod runs;
 
+use crate::config::reference::mismatches;
 use anyhow::{Context, Result};
 use runs::label;
 pub use runs::{find_runs, group, reference_from, varying_keys, RunRecord, Stat};
@@ -145,14 +146,59 @@ pub fn report(
         }
         md.push('\n');
     }
-    // Published numbers from the configs' [reference] tables, keyed by figure and group label.
+    // Published numbers from the configs' [reference] tables, keyed by figure and group label,
+    // shown only beside groups whose runs all have the setting the numbers were measured at.
     let given = reference;
-    let reference = |members: &[&RunRecord], figure: &str, label: &str| {
+    let number = |members: &[&RunRecord], figure: &str, label: &str| {
         let key = format!("reference.{figure}.{label}");
         given
             .get(&key)
             .or_else(|| members.first().and_then(|r| r.params.get(&key)))
             .and_then(|v| v.parse::<f64>().ok())
+    };
+    let mut left_out: Vec<String> = vec![];
+    let mut comparable: BTreeMap<String, bool> = BTreeMap::new();
+    for (key, members) in &groups {
+        let has_numbers = shown
+            .iter()
+            .any(|f| number(members, f, &label(key)).is_some());
+        if !has_numbers {
+            continue;
+        }
+        let source = if given.is_empty() {
+            members.first().map(|r| &r.params)
+        } else {
+            Some(given)
+        };
+        let setting: BTreeMap<String, String> = source
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| {
+                Some((k.strip_prefix("reference.setting.")?.to_string(), v.clone()))
+            })
+            .collect();
+        let why = if setting.is_empty() {
+            vec!["the reference names no `setting` to compare the runs with".to_string()]
+        } else {
+            let mut why: Vec<String> = members
+                .iter()
+                .flat_map(|r| mismatches(&setting, &r.params))
+                .collect();
+            why.sort();
+            why.dedup();
+            why
+        };
+        if !why.is_empty() {
+            left_out.push(format!("`{}`: {}", label(key), why.join("; ")));
+        }
+        comparable.insert(label(key), why.is_empty());
+    }
+    let reference = |members: &[&RunRecord], figure: &str, label: &str| {
+        if comparable.get(label) == Some(&true) {
+            number(members, figure, label)
+        } else {
+            None
+        }
     };
     let with_reference: Vec<bool> = shown
         .iter()
@@ -199,6 +245,15 @@ pub fn report(
     for source in sources {
         writeln!(md, "\nReference numbers: {source}.")?;
     }
+    if !left_out.is_empty() {
+        writeln!(
+            md,
+            "\nReference numbers left out where the runs' setting is not the one they were measured at (the `[reference] setting` keys):\n"
+        )?;
+        for line in &left_out {
+            writeln!(md, "- {line}")?;
+        }
+    }
     writeln!(md, "\nEvery figure of every group: `sweep.csv`.\n")?;
 
     let plots = curves::write_plots(&runs, &keys, &groups, &shown, out)?;
@@ -240,12 +295,97 @@ mod tests {
     }
 
     #[test]
+    fn reference_numbers_stay_beside_runs_of_their_setting_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let metrics = "step,method,train_loss\n1,pgd,1.0\n";
+        let reference = "[reference]\nsource = \"the paper\"\nsetting = { \"data.name\" = \"fashion_mnist\", \"train.steps\" = 10 }\ntest_accuracy = { \"policy=layer\" = 0.85, \"policy=all\" = 0.8 }\n";
+        let cfg = |policy: &str, data: &str| {
+            format!("experiment = \"train\"\n[data]\nname = \"{data}\"\n[noise]\npolicy = \"{policy}\"\n[train]\nsteps = 10\n{reference}")
+        };
+        // The config as written, then swept onto another data set with --set data.name=mnist1d.
+        for data in ["fashion_mnist", "mnist1d"] {
+            let dir = root.join(data);
+            fake_run(
+                &dir,
+                "l",
+                &cfg("layer", data),
+                "{\"test_accuracy\": 0.9}",
+                metrics,
+            );
+            fake_run(
+                &dir,
+                "a",
+                &cfg("all", data),
+                "{\"test_accuracy\": 0.6}",
+                metrics,
+            );
+        }
+        let md = |data: &str| {
+            let dir = root.join(data);
+            std::fs::read_to_string(
+                report(
+                    std::slice::from_ref(&dir),
+                    &dir.join("r"),
+                    &[],
+                    &BTreeMap::new(),
+                )
+                .unwrap(),
+            )
+            .unwrap()
+        };
+        let same = md("fashion_mnist");
+        assert!(
+            same.contains("| policy=layer | 0.9000 ± 0.0000 (n=1) | 0.85 |"),
+            "{same}"
+        );
+        assert!(
+            same.contains("| policy=all | 0.6000 ± 0.0000 (n=1) | 0.8 |"),
+            "{same}"
+        );
+        assert!(!same.contains("left out"), "{same}");
+        let other = md("mnist1d");
+        assert!(
+            !other.contains("(reference)") && !other.contains("0.85"),
+            "{other}"
+        );
+        assert!(
+            other.contains("- `policy=all`: data.name = mnist1d (reference: fashion_mnist)"),
+            "{other}"
+        );
+        // A reference that names no setting is never shown.
+        let bare = root.join("bare");
+        let old = "[reference]\ntest_accuracy = { \"policy=layer\" = 0.85 }\n";
+        for policy in ["layer", "all"] {
+            fake_run(
+                &bare,
+                policy,
+                &format!("experiment = \"train\"\n[noise]\npolicy = \"{policy}\"\n{old}"),
+                "{\"test_accuracy\": 0.9}",
+                metrics,
+            );
+        }
+        let md = std::fs::read_to_string(
+            report(
+                std::slice::from_ref(&bare),
+                &bare.join("r"),
+                &[],
+                &BTreeMap::new(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert!(!md.contains("0.85"), "{md}");
+        assert!(md.contains("names no `setting`"), "{md}");
+    }
+
+    #[test]
     fn hand_made_runs_aggregate_by_the_keys_that_vary() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path();
         let metrics = "step,method,train_loss\n1,pgd,1.0\n10,pgd,0.5\n";
         let cfg = |policy: &str, sigma: f64, seed: u64| {
-            format!("experiment = \"lasso\"\nseed = {seed}\n[noise]\npolicy = \"{policy}\"\nsigma = {sigma}\n[train]\nsteps = 10\n[reference]\nsource = \"the paper\"\ntest_accuracy = {{ \"policy=layer\" = 0.85 }}\n")
+            format!("experiment = \"lasso\"\nseed = {seed}\n[noise]\npolicy = \"{policy}\"\nsigma = {sigma}\n[train]\nsteps = 10\n[reference]\nsource = \"the paper\"\nsetting = {{ \"train.steps\" = 10, \"noise.sigma\" = 0.1 }}\ntest_accuracy = {{ \"policy=layer\" = 0.85 }}\n")
         };
         // layer σ=0.1: accuracies 0.8, 0.9, 1.0 over three seeds; all σ=0.1: 0.5, 0.7.
         for (seed, acc) in [(0, 0.8), (1, 0.9), (2, 1.0)] {
@@ -325,7 +465,7 @@ mod tests {
         let given = root.join("given.toml");
         std::fs::write(
             &given,
-            "[reference]\nsource = \"another paper\"\ntest_accuracy = { \"policy=all\" = 0.5 }\n",
+            "[reference]\nsource = \"another paper\"\nsetting = { train.steps = 10 }\ntest_accuracy = { \"policy=all\" = 0.5 }\n",
         )
         .unwrap();
         let reference = reference_from(&given).unwrap();

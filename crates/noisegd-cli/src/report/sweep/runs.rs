@@ -2,6 +2,7 @@
 //! metrics path), grouped by the config values that differ between them, and the published
 //! numbers of a config's `[reference]` table.
 
+use crate::config::reference::flatten;
 use anyhow::{Context, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -41,27 +42,6 @@ impl Stat {
             0.0
         };
         Some(Self { mean, sem, n })
-    }
-}
-
-fn flatten_toml(prefix: &str, value: &toml::Value, out: &mut BTreeMap<String, String>) {
-    match value {
-        toml::Value::Table(t) => {
-            for (k, v) in t {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                flatten_toml(&key, v, out);
-            }
-        }
-        toml::Value::String(s) => {
-            out.insert(prefix.to_string(), s.clone());
-        }
-        other => {
-            out.insert(prefix.to_string(), other.to_string());
-        }
     }
 }
 
@@ -129,7 +109,7 @@ fn read_run(dir: &Path) -> Result<RunRecord> {
         .parse()
         .with_context(|| format!("{} is not valid TOML", config_path.display()))?;
     let mut params = BTreeMap::new();
-    flatten_toml("", &toml::Value::Table(table), &mut params);
+    flatten("", &toml::Value::Table(table), &mut params);
     let summary_path = dir.join("summary.json");
     let json: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(&summary_path)
@@ -204,6 +184,6 @@ pub fn reference_from(config: &Path) -> Result<BTreeMap<String, String>> {
         );
     };
     let mut out = BTreeMap::new();
-    flatten_toml("reference", reference, &mut out);
+    flatten("reference", reference, &mut out);
     Ok(out)
 }

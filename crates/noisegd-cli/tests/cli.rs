@@ -1119,6 +1119,7 @@ batch_size = 500
 [eval]
 hessian_every = 120
 hessian_probes = 3
+hessian_step = 2e-3
 hessian_subset = 200
 regularizer_every = 60
 regularizer_draws = 3
@@ -1149,6 +1150,35 @@ regularizer_draws = 3
         "{last}"
     );
     assert!(cell("regularizer").is_finite(), "{last}");
+    // The summary carries the last measured trace, and how it was measured.
+    assert_eq!(
+        s["hessian_trace"].as_f64(),
+        Some(cell("hessian_trace")),
+        "{s}"
+    );
+    assert_eq!(
+        s["hessian_trace_se"].as_f64(),
+        Some(cell("hessian_trace_se")),
+        "{s}"
+    );
+    assert_eq!(
+        (
+            s["hessian_trace_step"].as_u64(),
+            s["hessian_fd_step"].as_f64()
+        ),
+        (Some(120), Some(2e-3)),
+        "{s}"
+    );
+    assert_eq!(
+        (s["hessian_probes"].as_u64(), s["hessian_examples"].as_u64()),
+        (Some(3), Some(200))
+    );
+    assert_eq!(s["regularizer"].as_f64(), Some(cell("regularizer")), "{s}");
+    let report = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains("Hessian trace at step 120") && report.contains("h = 0.002"),
+        "{report}"
+    );
     assert_eq!(
         cell("epoch"),
         14.0,

@@ -52,6 +52,9 @@ pub struct EvalConfig {
     pub hessian_every: u64,
     /// Rademacher probes per Hessian-trace estimate.
     pub hessian_probes: usize,
+    /// Finite-difference step h of the Hessian-vector products: every weight moves by ±h
+    /// (`noisegd::diagnostics::hessian`; reported with the trace).
+    pub hessian_step: f64,
     /// Training images the Hessian trace and the regularizer estimate are computed on (the first
     /// ones of the training (sub)set).
     pub hessian_subset: usize,
@@ -67,6 +70,7 @@ impl Default for EvalConfig {
             test_subset: 0,
             hessian_every: 0,
             hessian_probes: 10,
+            hessian_step: 1e-3,
             hessian_subset: 1024,
             regularizer_every: 0,
             regularizer_draws: 8,
@@ -87,6 +91,7 @@ impl EvalConfig {
         if e.hessian_every > 0 && (e.hessian_probes == 0 || e.hessian_subset == 0) {
             bail!("invalid value for `eval.hessian_probes`/`eval.hessian_subset`: both must be ≥ 1 when eval.hessian_every > 0, found {} and {}", e.hessian_probes, e.hessian_subset);
         }
+        check::positive("eval.hessian_step", e.hessian_step)?;
         if e.regularizer_every > 0 && (e.regularizer_draws == 0 || e.hessian_subset == 0) {
             bail!("invalid value for `eval.regularizer_draws`: must be ≥ 1 when eval.regularizer_every > 0, found {}", e.regularizer_draws);
         }

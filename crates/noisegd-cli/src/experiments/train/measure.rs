@@ -77,7 +77,13 @@ impl Hooks<Network> for Measure<'_> {
             let est = hessian_trace(
                 &inference_mode(model.clone()),
                 probe_loss,
-                &HutchinsonConfig::new(e.hessian_probes, config.seed ^ HESSIAN_SEED_OFFSET ^ done),
+                &HutchinsonConfig {
+                    step: e.hessian_step,
+                    ..HutchinsonConfig::new(
+                        e.hessian_probes,
+                        config.seed ^ HESSIAN_SEED_OFFSET ^ done,
+                    )
+                },
             )?;
             (est.mean, est.std_err)
         } else {

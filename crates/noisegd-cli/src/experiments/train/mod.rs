@@ -61,13 +61,37 @@ struct Logged {
     l2: f64,
 }
 
-/// The last row of `metrics.csv` and the best test accuracy in it. The file holds exact values,
-/// so the summary of a resumed run is the uninterrupted run's.
-fn last_logged(path: &std::path::Path) -> Result<(Option<Logged>, f64)> {
+/// An estimate measured at its own cadence: its last value, standard error and step.
+#[derive(Default)]
+struct LastEstimate(Option<(f64, f64, u64)>);
+
+impl LastEstimate {
+    fn keep(&mut self, value: f64, se: f64, step: u64) {
+        if value.is_finite() {
+            self.0 = Some((value, se, step));
+        }
+    }
+}
+
+/// What `metrics.csv` says at the end: the last row, the best test accuracy, and the last
+/// Hessian trace and regularizer estimates. The file holds exact values, so the summary of a
+/// resumed run is the uninterrupted run's.
+struct LastLogged {
+    last: Option<Logged>,
+    best_test: f64,
+    hessian: LastEstimate,
+    regularizer: LastEstimate,
+}
+
+fn last_logged(path: &std::path::Path) -> Result<LastLogged> {
     let mut reader =
         csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut best = f64::NEG_INFINITY;
-    let mut last = None;
+    let mut out = LastLogged {
+        last: None,
+        best_test: f64::NEG_INFINITY,
+        hessian: LastEstimate::default(),
+        regularizer: LastEstimate::default(),
+    };
     for record in reader.records() {
         let r = record.with_context(|| format!("in {}", path.display()))?;
         let f = |name: &str| {
@@ -79,9 +103,14 @@ fn last_logged(path: &std::path::Path) -> Result<(Option<Logged>, f64)> {
                 .and_then(|v| v.parse::<f64>().ok())
                 .unwrap_or(f64::NAN)
         };
-        best = best.max(f("test_accuracy"));
-        last = Some(Logged {
-            done: r.get(0).and_then(|v| v.parse().ok()).unwrap_or(0),
+        let done = r.get(0).and_then(|v| v.parse().ok()).unwrap_or(0);
+        out.best_test = out.best_test.max(f("test_accuracy"));
+        out.hessian
+            .keep(f("hessian_trace"), f("hessian_trace_se"), done);
+        out.regularizer
+            .keep(f("regularizer"), f("regularizer_se"), done);
+        out.last = Some(Logged {
+            done,
             train_loss: f("train_loss"),
             train_acc: f("train_accuracy"),
             test_loss: f("test_loss"),
@@ -90,7 +119,7 @@ fn last_logged(path: &std::path::Path) -> Result<(Option<Logged>, f64)> {
             l2: f("l2_norm"),
         });
     }
-    Ok((last, best))
+    Ok(out)
 }
 
 /// The data set of `config`, loaded and prepared for training (before the run directory is
@@ -190,7 +219,12 @@ pub fn run(
         }
     };
 
-    let (last, best_test) = last_logged(&metrics_path)?;
+    let LastLogged {
+        last,
+        best_test,
+        hessian,
+        regularizer,
+    } = last_logged(&metrics_path)?;
     let e = &config.eval;
     let (train, test) = (&set.train, &set.test);
     let theory_sigma = config.noise.theory_sigma(groups.len());
@@ -219,6 +253,24 @@ pub fn run(
         m.insert("best_test_accuracy".into(), json!(best_test));
         m.insert("l1_norm".into(), json!(l.l1));
         m.insert("l2_norm".into(), json!(l.l2));
+    }
+    let m = summary.as_object_mut().expect("a JSON object");
+    if let Some((trace, se, step)) = hessian.0 {
+        // The last measured trace (Hutchinson, finite differences), with how it was measured.
+        m.insert("hessian_trace".into(), json!(trace));
+        m.insert("hessian_trace_se".into(), json!(se));
+        m.insert("hessian_trace_step".into(), json!(step));
+        m.insert("hessian_probes".into(), json!(e.hessian_probes));
+        m.insert("hessian_fd_step".into(), json!(e.hessian_step));
+        m.insert(
+            "hessian_examples".into(),
+            json!(e.hessian_subset.min(train.len())),
+        );
+    }
+    if let Some((value, se, step)) = regularizer.0 {
+        m.insert("regularizer".into(), json!(value));
+        m.insert("regularizer_se".into(), json!(se));
+        m.insert("regularizer_step".into(), json!(step));
     }
     if let Some(ckpt) = &resumed {
         let m = summary.as_object_mut().expect("a JSON object");

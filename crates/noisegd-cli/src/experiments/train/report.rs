@@ -144,6 +144,21 @@ pub fn report_text(
             writeln!(r, "- {label}: {v:.4}")?;
         }
     }
+    let num = |k: &str| summary.get(k).and_then(|v| v.as_f64());
+    if let (Some(trace), Some(se)) = (num("hessian_trace"), num("hessian_trace_se")) {
+        writeln!(
+            r,
+            "- Hessian trace at step {}: {trace:.4} ± {se:.4} (Hutchinson, {} Rademacher probes on {} training examples, finite-difference step h = {})",
+            s("hessian_trace_step"), s("hessian_probes"), s("hessian_examples"), s("hessian_fd_step")
+        )?;
+    }
+    if let (Some(v), Some(se)) = (num("regularizer"), num("regularizer_se")) {
+        writeln!(
+            r,
+            "- regularizer E[L(w + ε)] − L(w) at step {}: {v:.4e} ± {se:.1e}",
+            s("regularizer_step")
+        )?;
+    }
     if let Some(e) = summary.get("error") {
         writeln!(r, "- stopped: {e}")?;
     }

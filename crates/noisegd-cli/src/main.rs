@@ -4,7 +4,6 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use noisegd_cli::config::{self, RunConfig};
 use noisegd_cli::experiments::{self, RunOptions};
-use noisegd_cli::run::RunDir;
 use noisegd_cli::{data_check, sweep};
 use std::path::{Path, PathBuf};
 
@@ -84,6 +83,34 @@ enum Command {
         /// Sweep directory (default: sweeps/<config name>).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Submit the cells as one Slurm job array instead of running them here (see the
+        /// options below and the [slurm] table of the config), print the job id and return.
+        #[arg(long)]
+        slurm: bool,
+        /// With --slurm: write SWEEP/slurm/array.sh and print the sbatch command, submit nothing.
+        #[arg(long, requires = "slurm")]
+        dry_run: bool,
+        #[command(flatten)]
+        cluster: SlurmArgs,
+    },
+    /// One cell of a prepared sweep: start it, resume it from its checkpoint, or do nothing
+    /// when it has ended (what every Slurm array task runs; safe to run twice).
+    #[command(
+        after_help = "Example:\n  noisegd cell sweeps/fmnist_mlp1 'noise.policy=layer,seed=1'\n  noisegd cell sweeps/fmnist_mlp1 4\n\n\
+                      CELL is a cell name (a directory name under SWEEP) or its index in SWEEP/slurm/cells.txt."
+    )]
+    Cell {
+        /// The sweep directory.
+        sweep: PathBuf,
+        /// The cell's name or index.
+        cell: String,
+    },
+    /// Where every cell of a sweep stands: finished, diverged, interrupted, pending, running,
+    /// failed, not started (with the Slurm task's state and the log's last line).
+    #[command(after_help = "Example:\n  noisegd status sweeps/fmnist_mlp1")]
+    Status {
+        /// The sweep directory.
+        sweep: PathBuf,
     },
     /// Aggregate finished runs (mean ± s.e.m. over seeds, grouped by the config values that differ).
     #[command(
@@ -110,6 +137,60 @@ enum Command {
         #[command(subcommand)]
         command: DataCommand,
     },
+}
+
+/// What a cluster asks of a job (`noisegd sweep --slurm`); each overrides the config's [slurm]
+/// table.
+#[derive(clap::Args)]
+struct SlurmArgs {
+    /// Slurm partition.
+    #[arg(long, requires = "slurm")]
+    partition: Option<String>,
+    /// Time limit per cell, Slurm's format (e.g. 4:00:00).
+    #[arg(long, requires = "slurm")]
+    time: Option<String>,
+    /// CPUs per cell (noisegd uses that many threads).
+    #[arg(long, requires = "slurm")]
+    cpus_per_task: Option<u32>,
+    /// Generic resources per cell, e.g. gpu:1.
+    #[arg(long, requires = "slurm")]
+    gres: Option<String>,
+    /// Memory per cell, e.g. 8G.
+    #[arg(long, requires = "slurm")]
+    mem: Option<String>,
+    /// Account to charge.
+    #[arg(long, requires = "slurm")]
+    account: Option<String>,
+    /// At most this many cells at a time (the array's %J).
+    #[arg(long, requires = "slurm")]
+    max_running: Option<u32>,
+    /// Seconds before the time limit at which a cell is told to checkpoint and stop (default 120).
+    #[arg(long, requires = "slurm")]
+    signal_seconds: Option<u32>,
+    /// A further #SBATCH option, verbatim, e.g. --sbatch=--qos=long (repeatable).
+    #[arg(
+        long = "sbatch",
+        value_name = "OPTION",
+        requires = "slurm",
+        allow_hyphen_values = true
+    )]
+    extra: Vec<String>,
+}
+
+impl SlurmArgs {
+    fn config(self) -> sweep::slurm::SlurmConfig {
+        sweep::slurm::SlurmConfig {
+            partition: self.partition,
+            time: self.time,
+            cpus_per_task: self.cpus_per_task,
+            gres: self.gres,
+            mem: self.mem,
+            account: self.account,
+            max_running: self.max_running,
+            signal_seconds: self.signal_seconds,
+            extra: self.extra,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -158,7 +239,7 @@ fn real_main() -> Result<()> {
     match cli.command {
         Command::Run {
             resume: Some(dir), ..
-        } => resume(&dir, options),
+        } => experiments::resume(&dir, options),
         Command::Run {
             config, set, out, ..
         } => {
@@ -178,6 +259,9 @@ fn real_main() -> Result<()> {
             jobs,
             set,
             out,
+            slurm,
+            dry_run,
+            cluster,
         } => {
             if seeds == 0 || jobs == 0 {
                 anyhow::bail!("--seeds and --jobs must be at least 1 (found {seeds} and {jobs})");
@@ -198,8 +282,36 @@ fn real_main() -> Result<()> {
                 jobs,
                 quiet: options.quiet,
             };
-            let report = sweep::run(&plan)?;
-            println!("sweep finished; report: {}", report.display());
+            if !slurm {
+                let report = sweep::run(&plan)?;
+                println!("sweep finished; report: {}", report.display());
+                return Ok(());
+            }
+            let cluster = cluster.config();
+            cluster.validate()?;
+            let prepared = sweep::prepare(&plan)?;
+            let options = prepared.slurm.overridden_by(&cluster);
+            options.validate()?;
+            match sweep::slurm::submit(&prepared.out, &prepared.cells, &options, dry_run)? {
+                Some(job) => println!(
+                    "submitted job {job}; follow it with `noisegd status {}`, aggregate with `noisegd report {}`",
+                    plan.out.display(),
+                    plan.out.display()
+                ),
+                None if dry_run => println!(
+                    "dry run: {} written, nothing submitted",
+                    prepared.out.join("slurm/array.sh").display()
+                ),
+                None => println!("nothing to submit; `noisegd status {}` lists the cells", plan.out.display()),
+            }
+            Ok(())
+        }
+        Command::Cell { sweep: dir, cell } => {
+            sweep::cell::run(&dir, &cell, options)?;
+            Ok(())
+        }
+        Command::Status { sweep: dir } => {
+            print!("{}", sweep::status::table(&sweep::status::cells(&dir)?));
             Ok(())
         }
         Command::Report {
@@ -220,56 +332,6 @@ fn real_main() -> Result<()> {
         Command::Data {
             command: DataCommand::Check { dir },
         } => data_check::run(dir.as_deref()),
-    }
-}
-
-/// `noisegd run --resume DIR`.
-fn resume(dir: &Path, options: RunOptions) -> Result<()> {
-    match RunDir::status(dir).as_deref() {
-        Some("finished") => {
-            println!("{} has finished already; nothing to resume", dir.display());
-            return Ok(());
-        }
-        Some("diverged") => anyhow::bail!(
-            "{} diverged (see its summary.json); resuming would diverge again at the same step: start a new run with a lower optim.lr or noise.sigma",
-            dir.display()
-        ),
-        _ => {}
-    }
-    let (run_dir, config) = RunDir::open(dir)?;
-    warn_if_other_version(dir);
-    let started = std::time::Instant::now();
-    let report = experiments::run(
-        &config,
-        experiments::Destination::Resume(run_dir),
-        RunOptions {
-            resume: true,
-            ..options
-        },
-    )?;
-    println!(
-        "finished in {:.1} s; report: {}",
-        started.elapsed().as_secs_f64(),
-        report.display()
-    );
-    Ok(())
-}
-
-/// Bit-for-bit resumption holds for the binary that started the run; say so when it differs.
-fn warn_if_other_version(dir: &Path) {
-    let path = dir.join("versions.json");
-    let Ok(recorded) = std::fs::read_to_string(&path) else {
-        return;
-    };
-    let current = serde_json::to_string_pretty(&noisegd_cli::run::Versions::current())
-        .unwrap_or_default()
-        + "\n";
-    if recorded != current {
-        eprintln!(
-            "warning: {} was started by another build (see {}); the resumed steps may differ from an uninterrupted run in the last bits",
-            dir.display(),
-            path.display()
-        );
     }
 }
 

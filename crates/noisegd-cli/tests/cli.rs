@@ -635,6 +635,129 @@ fn a_sweep_runs_every_cell_skips_finished_ones_and_aggregates() {
     );
 }
 
+/// `noisegd cell`: the command every Slurm task runs, safe to run twice; `--slurm --dry-run`
+/// writes the array script without a cluster; without `sbatch` on PATH, `--slurm` says so in one
+/// line and writes nothing but the cells' configs.
+#[test]
+fn a_cell_runs_once_and_slurm_submission_is_prepared_or_refused_without_slurm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path(), SHORT_LASSO);
+    let out = tmp.path().join("sweep");
+    let base = |extra: &[&str]| -> Vec<String> {
+        let mut args: Vec<String> = [
+            "sweep",
+            cfg.to_str().unwrap(),
+            "--quiet",
+            "--grid",
+            "noise.policy=all,layer",
+            "--set",
+            "train.steps=200",
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .into();
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args
+    };
+    let run = |args: &[String], path: Option<&Path>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_noisegd"));
+        c.args(args);
+        if let Some(p) = path {
+            c.env("PATH", p);
+        }
+        c.output().unwrap()
+    };
+    // No Slurm client on PATH: one line, the configs written, nothing else.
+    let empty = tmp.path().join("empty-path");
+    fs::create_dir(&empty).unwrap();
+    let o = run(&base(&["--slurm"]), Some(&empty));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        stderr.contains("--slurm needs Slurm's client commands"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(out.join("configs/noise.policy=all,seed=3.toml").is_file());
+    assert!(
+        !out.join("slurm").exists(),
+        "nothing but the configs is written"
+    );
+
+    // A dry run writes the script and the cell list and prints the sbatch command.
+    let o = run(
+        &base(&[
+            "--slurm",
+            "--dry-run",
+            "--time",
+            "0:30:00",
+            "--max-running",
+            "1",
+            "--sbatch=--qos=short",
+        ]),
+        Some(&empty),
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        stdout.contains("sbatch --parsable --array=0-1%1 "),
+        "{stdout}"
+    );
+    let script = fs::read_to_string(out.join("slurm/array.sh")).unwrap();
+    for line in [
+        "#SBATCH --time=0:30:00",
+        "#SBATCH --qos=short",
+        "#SBATCH --requeue",
+        " cell \"$sweep\" \"$cell\"",
+    ] {
+        assert!(script.contains(line), "{line}: {script}");
+    }
+    assert_eq!(
+        fs::read_to_string(out.join("slurm/cells.txt")).unwrap(),
+        "0\tnoise.policy=all,seed=3\n1\tnoise.policy=layer,seed=3\n"
+    );
+
+    // The cell command: by index, then again (nothing to do), by name; an unknown cell is named.
+    let cell = |which: &str| noisegd(&["--quiet", "cell", out.to_str().unwrap(), which]);
+    let o = cell("1");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let metrics = fs::read(out.join("noise.policy=layer,seed=3/metrics.csv")).unwrap();
+    let o = cell("noise.policy=layer,seed=3");
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("finished already"),
+        "{o:?}"
+    );
+    assert_eq!(
+        fs::read(out.join("noise.policy=layer,seed=3/metrics.csv")).unwrap(),
+        metrics
+    );
+    let o = cell("7");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("cell index 7 is out of range"),
+        "{o:?}"
+    );
+    // A cell whose config was edited since its run started is moved aside, never overwritten.
+    let run_dir = out.join("noise.policy=all,seed=3");
+    fs::create_dir_all(&run_dir).unwrap();
+    fs::write(run_dir.join("config.toml"), "experiment = \"lasso\"\n").unwrap();
+    let o = cell("0");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("moved to"),
+        "{o:?}"
+    );
+    let aside: Vec<_> = fs::read_dir(&out)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".unfinished-"))
+        .collect();
+    assert_eq!(aside.len(), 1);
+    let status = noisegd(&["status", out.to_str().unwrap()]);
+    let table = String::from_utf8_lossy(&status.stdout);
+    assert!(table.contains("2 cells: 2 finished"), "{table}");
+}
+
 #[test]
 fn a_sweep_with_a_bad_grid_value_fails_before_running_anything() {
     let tmp = tempfile::tempdir().unwrap();

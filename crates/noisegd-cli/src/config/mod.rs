@@ -75,6 +75,13 @@ pub struct RunConfig {
     /// Published numbers to print beside the measured ones in sweep reports.
     #[serde(default, skip_serializing_if = "ReferenceConfig::is_empty")]
     pub reference: ReferenceConfig,
+    /// How `noisegd sweep --slurm` submits this config's cells (its options take precedence).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub slurm: crate::sweep::slurm::SlurmConfig,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 /// The name a config uses for an enum value (`"layer"`, `"sgd"`, `"fashion_mnist"`): its serde
@@ -151,6 +158,7 @@ impl RunConfig {
     pub fn validate(&self) -> Result<()> {
         self.noise.validate()?;
         self.reference.validate(self)?;
+        self.slurm.validate()?;
         self.optim.validate()?;
         self.train.validate()?;
         self.data.validate(self.experiment)?;

@@ -156,6 +156,56 @@ pub fn execute(config: &RunConfig, out: &Path, options: RunOptions) -> Result<()
     Ok(())
 }
 
+/// `noisegd run --resume DIR`: continues the run in `dir` from its last checkpoint (nothing to
+/// do when it has finished; a diverged run is refused) and prints where its report is.
+pub fn resume(dir: &Path, options: RunOptions) -> Result<()> {
+    match RunDir::status(dir).as_deref() {
+        Some("finished") => {
+            println!("{} has finished already; nothing to resume", dir.display());
+            return Ok(());
+        }
+        Some("diverged") => anyhow::bail!(
+            "{} diverged (see its summary.json); resuming would diverge again at the same step: start a new run with a lower optim.lr or noise.sigma",
+            dir.display()
+        ),
+        _ => {}
+    }
+    let (run_dir, config) = RunDir::open(dir)?;
+    warn_if_other_version(dir);
+    let started = std::time::Instant::now();
+    let report = run(
+        &config,
+        Destination::Resume(run_dir),
+        RunOptions {
+            resume: true,
+            ..options
+        },
+    )?;
+    println!(
+        "finished in {:.1} s; report: {}",
+        started.elapsed().as_secs_f64(),
+        report.display()
+    );
+    Ok(())
+}
+
+/// Bit-for-bit resumption holds for the binary that started the run; say so when it differs.
+fn warn_if_other_version(dir: &Path) {
+    let path = dir.join("versions.json");
+    let Ok(recorded) = std::fs::read_to_string(&path) else {
+        return;
+    };
+    let current =
+        serde_json::to_string_pretty(&crate::run::Versions::current()).unwrap_or_default() + "\n";
+    if recorded != current {
+        eprintln!(
+            "warning: {} was started by another build (see {}); the resumed steps may differ from an uninterrupted run in the last bits",
+            dir.display(),
+            path.display()
+        );
+    }
+}
+
 /// A progress bar on stderr, hidden with `--quiet` (and by indicatif when stderr is no terminal).
 pub fn progress(total: u64, label: &str, options: RunOptions) -> indicatif::ProgressBar {
     if options.quiet {

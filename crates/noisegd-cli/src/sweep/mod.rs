@@ -1,14 +1,25 @@
-//! `noisegd sweep`: a grid of configs × seeds, each cell a normal run directory made by a child
-//! `noisegd run`, J at a time; cells already finished are skipped, so re-running the same command
-//! continues an interrupted sweep. At the end the runs are aggregated ([`crate::report::sweep`]).
+//! `noisegd sweep`: a grid of configs × seeds, each cell a normal run directory. Every cell is
+//! resolved and checked first and its config written to `configs/`; then the cells run as child
+//! `noisegd cell SWEEP CELL` processes, J at a time ([`cell`]: start, resume or skip), or as one
+//! Slurm job array whose task i is that same command ([`slurm`]). Cells that have ended are
+//! skipped, so running the same command again continues an interrupted sweep. `noisegd status`
+//! lists every cell ([`status`]); the runs are aggregated by [`crate::report::sweep`].
 //!
 //! ```text
 //! SWEEP/sweep.toml                      the command's grid, seeds and config, for the record
 //! SWEEP/configs/<cell>.toml             each cell's resolved config, which its run reads
 //! SWEEP/<key=value,...,seed=S>/         one run directory per cell
-//! SWEEP/logs/<cell>.log                 the child's stdout and stderr
+//! SWEEP/logs/<cell>.log                 a local child's stdout and stderr
+//! SWEEP/logs/<cell>.out, .err           a Slurm task's (see [`slurm`] for SWEEP/slurm/)
 //! SWEEP/sweep.md, sweep.csv, *.svg/png  the aggregate (also `noisegd report SWEEP`)
 //! ```
+
+pub mod cell;
+pub mod slurm;
+pub mod status;
+
+/// Task index → cell name of a Slurm sweep (the order of [`cells`]).
+pub const SLURM_CELLS: &str = "slurm/cells.txt";
 
 use crate::config::RunConfig;
 use anyhow::{bail, Context, Result};
@@ -129,7 +140,7 @@ pub struct SweepPlan {
     pub axes: Vec<Axis>,
     /// Seeds per grid point.
     pub seeds: u64,
-    /// Child processes at a time.
+    /// Child processes at a time (local sweeps).
     pub jobs: usize,
     /// The sweep directory.
     pub out: PathBuf,
@@ -146,26 +157,30 @@ struct SweepRecord<'a> {
     first_seed: u64,
 }
 
-/// Whether `dir` holds a run that has ended (finished or diverged); an interrupted or killed
-/// run is resumed instead.
-fn finished(dir: &Path) -> bool {
-    matches!(
-        crate::run::RunDir::status(dir).as_deref(),
-        Some("finished" | "diverged")
-    )
+/// A sweep whose cells are resolved and written: what both ways of running it start from.
+pub struct Prepared {
+    /// The sweep directory, absolute (Slurm tasks and child processes may start elsewhere).
+    pub out: PathBuf,
+    /// Every cell, in grid order.
+    pub cells: Vec<Cell>,
+    /// The base config's `[slurm]` table.
+    pub slurm: slurm::SlurmConfig,
 }
 
-/// Runs every unfinished cell of `plan` and aggregates all of them; returns the report's path.
-pub fn run(plan: &SweepPlan) -> Result<PathBuf> {
+/// Resolves and checks every cell's config, then writes `configs/`, `logs/` and `sweep.toml`.
+pub fn prepare(plan: &SweepPlan) -> Result<Prepared> {
     let base = RunConfig::load(&plan.config, &plan.set)?;
     let cells = cells(&plan.axes, base.seed, plan.seeds);
     // Resolve every cell's config now: a typo in the grid costs nothing, and the cells run from
-    // these snapshots, so editing the base config while the sweep runs changes nothing.
+    // these snapshots, so editing the base config while the sweep runs changes nothing. The
+    // [slurm] table is left out of them: it says how to submit, not what to run, and changing
+    // it between two submissions must not look like an edited cell.
     let mut resolved = Vec::with_capacity(cells.len());
     for cell in &cells {
-        let config = RunConfig::load(&plan.config, &cell.overrides(&plan.set))
+        let mut config = RunConfig::load(&plan.config, &cell.overrides(&plan.set))
             .and_then(|c| c.with_absolute_paths())
             .with_context(|| format!("in sweep cell {}", cell.name()))?;
+        config.slurm = Default::default();
         resolved.push(config.to_toml()?);
     }
     let snapshots = plan.out.join("configs");
@@ -189,10 +204,22 @@ pub fn run(plan: &SweepPlan) -> Result<PathBuf> {
         toml::to_string_pretty(&record)?,
     )
     .with_context(|| format!("cannot write {}", plan.out.join("sweep.toml").display()))?;
+    let out = std::fs::canonicalize(&plan.out)
+        .with_context(|| format!("cannot resolve {}", plan.out.display()))?;
+    Ok(Prepared {
+        out,
+        cells,
+        slurm: base.slurm,
+    })
+}
 
+/// Runs every unfinished cell of `plan` here, `plan.jobs` at a time, and aggregates all of
+/// them; returns the report's path.
+pub fn run(plan: &SweepPlan) -> Result<PathBuf> {
+    let Prepared { cells, out, .. } = prepare(plan)?;
     let todo: Vec<&Cell> = cells
         .iter()
-        .filter(|c| !finished(&plan.out.join(c.name())))
+        .filter(|c| !cell::has_ended(&out.join(c.name())))
         .collect();
     eprintln!(
         "sweep: {} cells, {} already finished, {} to run with {} job(s)",
@@ -221,7 +248,7 @@ pub fn run(plan: &SweepPlan) -> Result<PathBuf> {
                 }
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(cell) = todo.get(i) else { break };
-                if let Err(e) = run_cell(&exe, plan, cell) {
+                if let Err(e) = run_child(&exe, &out, cell) {
                     failures
                         .lock()
                         .expect("no worker panics while holding the lock")
@@ -254,40 +281,20 @@ pub fn run(plan: &SweepPlan) -> Result<PathBuf> {
     Ok(report)
 }
 
-/// Runs one cell as a child `noisegd run`, its output appended to `logs/<cell>.log`. A run that
-/// was interrupted or killed is resumed (`noisegd run --resume`, from its checkpoint); a
-/// directory without a run's config.toml is moved aside, not deleted, and the cell starts afresh.
-fn run_cell(exe: &Path, plan: &SweepPlan, cell: &Cell) -> Result<()> {
-    let dir = plan.out.join(cell.name());
-    let snapshot = plan
-        .out
-        .join("configs")
-        .join(format!("{}.toml", cell.name()));
-    // Resume only the very run this cell asks for: a base config edited since moves it aside.
-    let wanted = std::fs::read_to_string(&snapshot)
-        .with_context(|| format!("cannot read {}", snapshot.display()))?;
-    let resume = std::fs::read_to_string(dir.join("config.toml")).is_ok_and(|t| t == wanted);
-    if dir.exists() && !resume {
-        let aside = plan
-            .out
-            .join(format!("{}.unfinished-{}", cell.name(), std::process::id()));
-        std::fs::rename(&dir, &aside)
-            .with_context(|| format!("cannot move the unfinished run {} aside", dir.display()))?;
-    }
-    let log_path = plan.out.join("logs").join(format!("{}.log", cell.name()));
+/// Runs one cell as a child `noisegd cell SWEEP CELL` ([`cell::run`]: start, resume from the
+/// checkpoint, or move an edited cell aside), its output appended to `logs/<cell>.log`.
+fn run_child(exe: &Path, sweep: &Path, cell: &Cell) -> Result<()> {
+    let log_path = sweep.join("logs").join(format!("{}.log", cell.name()));
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(&log_path)
         .with_context(|| format!("cannot open {}", log_path.display()))?;
-    let mut command = Command::new(exe);
-    command.arg("run").arg("--quiet");
-    if resume {
-        command.arg("--resume").arg(&dir);
-    } else {
-        command.arg(&snapshot).arg("--out").arg(&dir);
-    }
-    let status = command
+    let status = Command::new(exe)
+        .arg("--quiet")
+        .arg("cell")
+        .arg(sweep)
+        .arg(cell.name())
         .stdout(log.try_clone()?)
         .stderr(Stdio::from(log))
         .status()

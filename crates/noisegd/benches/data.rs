@@ -6,6 +6,9 @@
 //! - the training pair as `f32` in `[0, 1]` (what training uses);
 //! - the whole data set (train + test) through `load_from_dir`.
 //!
+//! and the decoding of all of CIFAR-10 as JPEG files (`../shared/data/cifar10-jpeg/`, or
+//! `NOISEGD_CIFAR10_JPEG`), 50,000 + 10,000 images, through `image_folder::read_split`.
+//!
 //! `cargo bench -p noisegd --bench data`. Prints a skip message when the files are absent.
 
 use std::path::PathBuf;
@@ -37,6 +40,7 @@ fn time<T>(what: &str, mut f: impl FnMut() -> T) {
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing to parse.
+    cifar10_jpeg();
     let dir = std::env::var_os("NOISEGD_FASHION_MNIST")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(DEBIAN_FASHION_MNIST));
@@ -64,5 +68,32 @@ fn main() {
     });
     time("train 60k + test 10k, Dataset (load_from_dir)", || {
         load_from_dir(DatasetName::FashionMnist, &dir, String::new()).unwrap()
+    });
+}
+
+/// All of CIFAR-10 as 60,000 JPEG files: decoded on every run, or cached? (issue 16)
+fn cifar10_jpeg() {
+    let root = std::env::var_os("NOISEGD_CIFAR10_JPEG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/cifar10-jpeg")
+        });
+    if !root.join("train").is_dir() {
+        println!(
+            "SKIP CIFAR-10 JPEG: {} has no train/ (set NOISEGD_CIFAR10_JPEG)",
+            root.display()
+        );
+        return;
+    }
+    println!(
+        "CIFAR-10 JPEG from {} on {} rayon threads",
+        root.display(),
+        rayon::current_num_threads()
+    );
+    time("test 10k JPEG files, decoded to f32 (read_split)", || {
+        noisegd::data::image_folder::read_split(&root.join("test"), None).unwrap()
+    });
+    time("train 50k JPEG files, decoded to f32 (read_split)", || {
+        noisegd::data::image_folder::read_split(&root.join("train"), None).unwrap()
     });
 }

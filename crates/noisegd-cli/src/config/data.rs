@@ -123,7 +123,7 @@ impl DataConfig {
         let image = self.name.dataset().is_some();
         if experiment == Experiment::Train && !image {
             bail!(
-                "invalid value for `data.name`: the train experiment needs an image data set (fashion_mnist, fashion_mnist_embedded, mnist, kmnist, cifar10, cifar100, mnist1d), found `{}`",
+                "invalid value for `data.name`: the train experiment needs an image data set (fashion_mnist, fashion_mnist_embedded, mnist, kmnist, cifar10, cifar100, cifar10_jpeg, mnist1d), found `{}`",
                 name(&self.name)
             );
         }

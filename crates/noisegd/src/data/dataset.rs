@@ -28,19 +28,24 @@ pub enum DatasetName {
     Cifar10,
     /// CIFAR-100, 50,000 + 10,000 colour 32×32 images, 100 fine and 20 coarse classes.
     Cifar100,
+    /// CIFAR-10 as one JPEG file per image in torchvision's ImageFolder layout
+    /// (`train/<class>/*.jpg`, `test/<class>/*.jpg`, e.g. the project's `shared/data/cifar10-jpeg`):
+    /// the real pictures and labels, re-encoded, so not the original pixel bytes.
+    Cifar10Jpeg,
     /// MNIST-1D with its default settings (4,000 + 1,000 sequences of 40), generated.
     Mnist1d,
 }
 
 impl DatasetName {
     /// Every data set, in the order `noisegd data check` lists them.
-    pub const ALL: [DatasetName; 7] = [
+    pub const ALL: [DatasetName; 8] = [
         DatasetName::FashionMnist,
         DatasetName::FashionMnistEmbedded,
         DatasetName::Mnist,
         DatasetName::Kmnist,
         DatasetName::Cifar10,
         DatasetName::Cifar100,
+        DatasetName::Cifar10Jpeg,
         DatasetName::Mnist1d,
     ];
 
@@ -53,6 +58,7 @@ impl DatasetName {
             DatasetName::Kmnist => "kmnist",
             DatasetName::Cifar10 => "cifar10",
             DatasetName::Cifar100 => "cifar100",
+            DatasetName::Cifar10Jpeg => "cifar10_jpeg",
             DatasetName::Mnist1d => "mnist1d",
         }
     }
@@ -68,7 +74,7 @@ impl DatasetName {
     /// Shape `[channels, height, width]` of one example.
     pub fn shape(self) -> [usize; 3] {
         match self {
-            DatasetName::Cifar10 | DatasetName::Cifar100 => [3, 32, 32],
+            DatasetName::Cifar10 | DatasetName::Cifar100 | DatasetName::Cifar10Jpeg => [3, 32, 32],
             DatasetName::Mnist1d => [1, 1, 40],
             _ => [1, 28, 28],
         }
@@ -245,6 +251,20 @@ impl Dataset {
         self.shape.iter().product()
     }
 }
+
+/// CIFAR-10's class names, by label (its `batches.meta.txt`; also the sorted folder names).
+pub const CIFAR10_CLASSES: [&str; 10] = [
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+];
 
 /// Fashion-MNIST's class names, by label (Zalando's README).
 pub const FASHION_MNIST_CLASSES: [&str; 10] = [

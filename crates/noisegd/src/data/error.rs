@@ -160,6 +160,14 @@ pub enum DataError {
         /// Where the data set can be obtained and how to lay it out.
         obtain: String,
     },
+    /// An image file that does not decode, or does not fit the others.
+    #[error("{}: {message}", path.display())]
+    Image {
+        /// The file.
+        path: PathBuf,
+        /// The decoder's complaint, or what differs.
+        message: String,
+    },
     /// A regression target that does not vary: there is nothing to fit.
     #[error("{source_name}: the target column `{target}` is constant on the {rows} training rows (every value is {value}): there is nothing to regress; name another column with `data.target`, or check the file")]
     ConstantTarget {

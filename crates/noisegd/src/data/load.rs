@@ -9,11 +9,12 @@ use std::path::Path;
 
 use super::cifar::{load_cifar10, load_cifar100, CifarImages};
 use super::dataset::{
-    from_idx, ChecksumStatus, Dataset, DatasetName, SourceFile, Split, FASHION_MNIST_CLASSES,
-    KMNIST_CLASSES,
+    from_idx, ChecksumStatus, Dataset, DatasetName, SourceFile, Split, CIFAR10_CLASSES,
+    FASHION_MNIST_CLASSES, KMNIST_CLASSES,
 };
 use super::error::DataError;
 use super::idx::{self, Checksum, KNOWN_SHA256};
+use super::image_folder::{read_split, FolderSplit};
 use super::locate::{locate, obtain, Search};
 use super::mnist1d::{self, Mnist1d, Mnist1dConfig};
 use super::normalize::scale_u8;
@@ -96,6 +97,7 @@ pub fn load_from_dir(name: DatasetName, dir: &Path, origin: String) -> Result<Da
                 files,
             ))
         }
+        DatasetName::Cifar10Jpeg => load_cifar10_jpeg(dir, origin).map_err(in_dataset),
         DatasetName::FashionMnistEmbedded | DatasetName::Mnist1d => load_with(
             name,
             &Search {
@@ -191,6 +193,43 @@ fn idx_status(name: DatasetName, stem: &str, ck: &Checksum) -> ChecksumStatus {
             sha256: Some(h.clone()),
         },
     }
+}
+
+/// CIFAR-10 from an ImageFolder tree of JPEG files ([`super::image_folder`]): the class folders
+/// must be CIFAR-10's ten, labelled in its order, and every image 32×32 colour.
+fn load_cifar10_jpeg(dir: &Path, origin: String) -> Result<Dataset, DataError> {
+    let classes: Vec<String> = CIFAR10_CLASSES.iter().map(|c| c.to_string()).collect();
+    let read = |split: &str| -> Result<FolderSplit, DataError> {
+        let r = read_split(&dir.join(split), Some(&classes))?;
+        if r.shape != DatasetName::Cifar10Jpeg.shape() {
+            return Err(DataError::Image {
+                path: r.files[0].clone(),
+                message: format!(
+                    "channels × height × width {:?}, CIFAR-10 is [3, 32, 32]",
+                    r.shape
+                ),
+            });
+        }
+        Ok(r)
+    };
+    let (train, test) = (read("train")?, read("test")?);
+    let files = ["train", "test"]
+        .iter()
+        .map(|s| SourceFile {
+            path: dir.join(s),
+            checksum: ChecksumStatus::Unknown { sha256: None },
+        })
+        .collect();
+    Ok(Dataset {
+        name: DatasetName::Cifar10Jpeg,
+        origin,
+        shape: DatasetName::Cifar10Jpeg.shape(),
+        class_names: classes,
+        coarse_class_names: None,
+        train: train.split,
+        test: test.split,
+        files,
+    })
 }
 
 fn cifar_files(dir: &Path, names: &[&str]) -> Vec<SourceFile> {

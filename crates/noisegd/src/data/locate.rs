@@ -41,6 +41,7 @@ pub fn layouts(name: DatasetName) -> &'static [&'static str] {
         DatasetName::Kmnist => &["kmnist", "KMNIST/raw"],
         DatasetName::Cifar10 => &["cifar-10-batches-bin"],
         DatasetName::Cifar100 => &["cifar-100-binary"],
+        DatasetName::Cifar10Jpeg => &["cifar10-jpeg", "cifar-10-jpeg"],
         DatasetName::FashionMnistEmbedded | DatasetName::Mnist1d => &[],
     }
 }
@@ -81,6 +82,10 @@ pub fn expected_files(name: DatasetName) -> &'static str {
         DatasetName::Cifar100 => {
             "train.bin, test.bin, coarse_label_names.txt, fine_label_names.txt"
         }
+        DatasetName::Cifar10Jpeg => {
+            "train/<class>/*.jpg and test/<class>/*.jpg, one folder per CIFAR-10 class \
+             (airplane … truck), 32×32 colour images"
+        }
         DatasetName::FashionMnistEmbedded | DatasetName::Mnist1d => "nothing (built in)",
     }
 }
@@ -108,6 +113,11 @@ pub fn obtain(name: DatasetName) -> String {
         DatasetName::Cifar100 => (
             "CIFAR-100",
             "https://www.cs.toronto.edu/~kriz/cifar.html (cifar-100-binary.tar.gz, extracted)",
+        ),
+        DatasetName::Cifar10Jpeg => (
+            "CIFAR-10 as JPEG files",
+            "any ImageFolder export of CIFAR-10 (one JPEG per image, e.g. torchvision's CIFAR10 \
+             saved image by image); the binary CIFAR-10 is data.name = \"cifar10\"",
         ),
         DatasetName::FashionMnistEmbedded | DatasetName::Mnist1d => {
             return "it is built into noisegd".to_string()

@@ -21,6 +21,7 @@ mod draws;
 pub mod embedded;
 pub mod error;
 pub mod idx;
+pub mod image_folder;
 pub mod load;
 pub mod locate;
 pub mod mnist1d;

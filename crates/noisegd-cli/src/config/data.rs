@@ -89,8 +89,14 @@ pub struct DataConfig {
     pub dir: Option<PathBuf>,
     /// Train on a seeded subset of this many training images (the paper's 1,024); 0: all.
     pub subset: usize,
-    /// Standardize each channel with the training (sub)set's mean and std (`train`).
+    /// Standardize each channel (`train`): with `normalize_mean`/`normalize_std` when given,
+    /// else with the training (sub)set's mean and std.
     pub normalize: bool,
+    /// Per-channel means to standardize with (e.g. `[0.5, 0.5, 0.5]`, the June-2022 official
+    /// code's `Normalize(0.5, 0.5)`); empty: the training (sub)set's.
+    pub normalize_mean: Vec<f32>,
+    /// Per-channel standard deviations, as many as `normalize_mean`.
+    pub normalize_std: Vec<f32>,
     /// Random crop with 4-pixel padding and horizontal flip, seeded per (epoch, image) (`train`).
     pub augment: bool,
 }
@@ -107,6 +113,8 @@ impl Default for DataConfig {
             dir: None,
             subset: 0,
             normalize: false,
+            normalize_mean: vec![],
+            normalize_std: vec![],
             augment: false,
         }
     }
@@ -137,12 +145,31 @@ impl DataConfig {
             if self.path.is_some() || self.target.is_some() || !self.features.is_empty() {
                 bail!("`data.path`, `data.target` and `data.features` are for data.name = \"csv\"; image data sets are found under `data.dir`");
             }
+            let given = !self.normalize_mean.is_empty() || !self.normalize_std.is_empty();
+            if given && !self.normalize {
+                bail!("`data.normalize_mean`/`data.normalize_std` are used only with data.normalize = true: set it, or remove them");
+            }
+            if self.normalize_mean.len() != self.normalize_std.len() {
+                bail!("invalid value for `data.normalize_std`: {} values for {} means in `data.normalize_mean` (one of each per channel)", self.normalize_std.len(), self.normalize_mean.len());
+            }
+            if let Some(s) = self
+                .normalize_std
+                .iter()
+                .find(|s| !(s.is_finite() && **s > 0.0))
+            {
+                bail!("invalid value for `data.normalize_std`: every std must be > 0, found {s}");
+            }
+            if let Some(m) = self.normalize_mean.iter().find(|m| !m.is_finite()) {
+                bail!("invalid value for `data.normalize_mean`: must be finite, found {m}");
+            }
             return Ok(());
         }
         for (key, set) in [
             ("dir", self.dir.is_some()),
             ("subset", self.subset != 0),
             ("normalize", self.normalize),
+            ("normalize_mean", !self.normalize_mean.is_empty()),
+            ("normalize_std", !self.normalize_std.is_empty()),
             ("augment", self.augment),
         ] {
             if set {

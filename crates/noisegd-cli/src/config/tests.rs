@@ -69,6 +69,19 @@ fn paper_figure_configs_have_the_papers_settings() {
             (lr, Some(epochs), 0.05),
             "{name}"
         );
+        // Fig. 5 came from the June-2022 code: Normalize(0.5), no augmentation, no weight decay.
+        assert_eq!(
+            (
+                c.data.normalize,
+                c.data.normalize_mean.clone(),
+                c.data.normalize_std.clone(),
+                c.data.augment,
+                c.optim.weight_decay.unwrap_or(0.0),
+                c.optim.momentum
+            ),
+            (true, vec![0.5; 3], vec![0.5; 3], false, 0.0, 0.9),
+            "{name}"
+        );
     }
     for (name, steps, lr, sigma) in [
         ("fmnist_mlp1.toml", 10_000, 5e-3, 0.05),

@@ -32,8 +32,12 @@ pub struct TrainingSetConfig {
     pub dir: Option<PathBuf>,
     /// Train on a seeded subset of this many training examples; 0: all.
     pub subset: usize,
-    /// Standardize each channel with the training (sub)set's mean and std.
+    /// Standardize each channel: with `stats` when given, else with the training (sub)set's
+    /// mean and std.
     pub normalize: bool,
+    /// Given per-channel statistics (e.g. the official code's `Normalize(0.5, 0.5)`), used when
+    /// `normalize` is set.
+    pub stats: Option<ChannelStats>,
     /// Random crop ([`CROP_PADDING`]) and horizontal flip, drawn per (seed, epoch, example).
     pub augment: bool,
     /// Examples per batch; 0: full batch.
@@ -73,11 +77,27 @@ impl TrainingSet {
         let mut test = data.test.clone();
         let [c, h, w] = data.shape;
         let (pad_fill, normalization) = if config.normalize {
-            let stats = ChannelStats::compute(&train.x, c, h * w)?;
+            let (stats, whose) = match &config.stats {
+                Some(given) if given.channels() != c => {
+                    return Err(DataError::config(
+                        "normalize_mean",
+                        format!(
+                            "{} channel statistics given, but {} has {c} channel(s)",
+                            given.channels(),
+                            config.name
+                        ),
+                    ))
+                }
+                Some(given) => (given.clone(), "the given"),
+                None => (
+                    ChannelStats::compute(&train.x, c, h * w)?,
+                    "the training (sub)set's",
+                ),
+            };
             stats.apply(&mut train.x, h * w);
             stats.apply(&mut test.x, h * w);
             let text = format!(
-                "per-channel standardization with the training (sub)set's mean {:?} and std {:?}",
+                "per-channel standardization with {whose} mean {:?} and std {:?}",
                 stats.mean, stats.std
             );
             (stats.normalized_zero(), text)
@@ -190,6 +210,7 @@ mod tests {
             dir: None,
             subset: 300,
             normalize: true,
+            stats: None,
             augment,
             batch_size,
             seed: 3,
@@ -242,5 +263,48 @@ mod tests {
         assert_eq!(set.train.len(), 300);
         assert_eq!(set.test.len(), set.data.test.len());
         assert!(set.normalization.starts_with("per-channel standardization"));
+    }
+
+    /// Given statistics (the June-2022 official code's `Normalize(0.5, 0.5)`: x ↦ 2x − 1) are
+    /// used as given; as many as the data set has channels, else an error naming the key.
+    #[test]
+    fn given_statistics_standardize_as_given() {
+        let device = Device::flex();
+        let half = ChannelStats::new(vec![0.5], vec![0.5]).unwrap();
+        let raw = TrainingSet::load(
+            &TrainingSetConfig {
+                normalize: false,
+                ..config(0, false)
+            },
+            &device,
+        )
+        .unwrap();
+        let set = TrainingSet::load(
+            &TrainingSetConfig {
+                stats: Some(half),
+                ..config(0, false)
+            },
+            &device,
+        )
+        .unwrap();
+        for (a, b) in raw.test.x.iter().zip(&set.test.x).take(5000) {
+            assert!((2.0 * a - 1.0 - b).abs() < 1e-6, "{a} → {b}");
+        }
+        assert!(set.normalization.contains("the given mean [0.5]"));
+        let three = ChannelStats::new(vec![0.5; 3], vec![0.5; 3]).unwrap();
+        let e = TrainingSet::load(
+            &TrainingSetConfig {
+                stats: Some(three),
+                ..config(0, false)
+            },
+            &device,
+        )
+        .err()
+        .expect("3 channel statistics for a 1-channel data set")
+        .to_string();
+        assert!(
+            e.contains("normalize_mean") && e.contains("1 channel"),
+            "{e}"
+        );
     }
 }

@@ -18,6 +18,7 @@ use anyhow::{Context, Result};
 use burn::tensor::{Int, Tensor};
 use measure::Measure;
 use noisegd::checkpoint::Checkpoint;
+use noisegd::data::normalize::ChannelStats;
 use noisegd::data::{TrainingSet, TrainingSetConfig};
 use noisegd::models::network::Network;
 use noisegd::models::Classifier;
@@ -136,6 +137,14 @@ pub fn load_data(config: &RunConfig) -> Result<TrainingSet> {
             dir: d.dir.clone(),
             subset: d.subset,
             normalize: d.normalize,
+            stats: if d.normalize_mean.is_empty() {
+                None
+            } else {
+                Some(ChannelStats::new(
+                    d.normalize_mean.clone(),
+                    d.normalize_std.clone(),
+                )?)
+            },
             augment: d.augment,
             batch_size: config.train.batch_size,
             seed: config.seed,

@@ -35,6 +35,17 @@ d = 50
 sparsity = 3
 "#;
 
+/// `noisegd run CFG --quiet --out OUT`, its output (for tests that read stderr or expect a refusal).
+fn run_at(cfg: &Path, out: &Path) -> Output {
+    noisegd(&[
+        "run",
+        cfg.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
 fn run_ok(cfg: &Path, out: &Path, extra: &[&str]) {
     let mut args = vec![
         "run",
@@ -411,13 +422,7 @@ fn lasso_on_a_zero_solution_a_constant_feature_and_a_constant_target() {
     };
     let cfg = config(tmp.path(), &body("ok.csv"));
     let out = tmp.path().join("zero");
-    let o = noisegd(&[
-        "run",
-        cfg.to_str().unwrap(),
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = run_at(&cfg, &out);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{stderr}");
     assert!(stderr.contains("feature `k` is constant"), "{stderr}");
@@ -472,13 +477,7 @@ fn lasso_on_a_zero_solution_a_constant_feature_and_a_constant_target() {
     // A constant target: refused by column name before anything is written.
     let cfg = config(tmp.path(), &body("flat.csv"));
     let out = tmp.path().join("flat");
-    let o = noisegd(&[
-        "run",
-        cfg.to_str().unwrap(),
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = run_at(&cfg, &out);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success());
     assert!(
@@ -852,13 +851,7 @@ fn an_output_path_that_cannot_be_a_directory_is_an_error_naming_it() {
     let blocker = tmp.path().join("a-file");
     fs::write(&blocker, "not a directory").unwrap();
     let out = blocker.join("run");
-    let o = noisegd(&[
-        "run",
-        cfg.to_str().unwrap(),
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = run_at(&cfg, &out);
     assert!(!o.status.success());
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains(out.to_str().unwrap()), "{stderr}");

@@ -68,18 +68,24 @@ fn config(dir: &Path, steps: u64) -> std::path::PathBuf {
     path
 }
 
-fn sweep(cfg: &Path, out: &Path, extra: &[&str]) -> String {
+/// `noisegd sweep CFG --seeds SEEDS --out OUT EXTRA...`, its output.
+fn sweep_output(cfg: &Path, out: &Path, seeds: &str, extra: &[&str]) -> Output {
     let mut args = vec![
         "sweep",
         cfg.to_str().unwrap(),
         "--quiet",
         "--seeds",
-        "2",
+        seeds,
         "--out",
         out.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    ok(noisegd(&args))
+    noisegd(&args)
+}
+
+/// A two-seed sweep that must succeed; its stdout.
+fn sweep(cfg: &Path, out: &Path, extra: &[&str]) -> String {
+    ok(sweep_output(cfg, out, "2", extra))
 }
 
 /// `noisegd status` until every cell has ended.
@@ -155,18 +161,7 @@ fn a_slurm_sweep_ends_byte_for_byte_as_the_local_one() {
     ];
     same_metrics(&local, &remote, &cells);
     // Submitting again submits nothing: every cell has ended.
-    let o = noisegd(&[
-        "sweep",
-        cfg.to_str().unwrap(),
-        "--quiet",
-        "--seeds",
-        "2",
-        grid[0],
-        grid[1],
-        "--slurm",
-        "--out",
-        remote.to_str().unwrap(),
-    ]);
+    let o = sweep_output(&cfg, &remote, "2", &[grid[0], grid[1], "--slurm"]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
         o.status.success() && stderr.contains("4 ended, 0 queued or running, 0 to submit"),
@@ -179,18 +174,13 @@ fn a_slurm_sweep_ends_byte_for_byte_as_the_local_one() {
     assert!(text.contains("4 finished runs in 2 groups"), "{text}");
 
     // sbatch refusing (an unknown partition): its message verbatim and the command.
-    let o = noisegd(&[
-        "sweep",
-        cfg.to_str().unwrap(),
-        "--quiet",
-        "--seeds",
+    let refused = tmp.path().join("refused");
+    let o = sweep_output(
+        &cfg,
+        &refused,
         "1",
-        "--slurm",
-        "--partition",
-        "nosuchpartition",
-        "--out",
-        tmp.path().join("refused").to_str().unwrap(),
-    ]);
+        &["--slurm", "--partition", "nosuchpartition"],
+    );
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success());
     assert!(
@@ -248,16 +238,7 @@ fn a_cancelled_and_a_requeued_task_resume_to_the_same_bytes() {
     }
     // Submitting again submits the cancelled cell only (the requeued one is still queued or
     // running, or has finished).
-    let o = noisegd(&[
-        "sweep",
-        cfg.to_str().unwrap(),
-        "--quiet",
-        "--seeds",
-        "2",
-        "--slurm",
-        "--out",
-        remote.to_str().unwrap(),
-    ]);
+    let o = sweep_output(&cfg, &remote, "2", &["--slurm"]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{stderr}");
     assert!(stderr.contains("1 to submit"), "{stderr}");

@@ -81,7 +81,9 @@ impl Reference<'_> {
     fn distance(&self, beta: &[f64]) -> f64 {
         match self.solution {
             None => f64::NAN,
-            Some(s) if self.is_zero() => dist(beta, &s.beta) / self.scale,
+            // y ⊥ every column (scale 0): nothing to scale by, the absolute distance.
+            Some(s) if self.is_zero() && self.scale > 0.0 => dist(beta, &s.beta) / self.scale,
+            Some(s) if self.is_zero() => dist(beta, &s.beta),
             Some(s) => rel_dist(beta, &s.beta),
         }
     }

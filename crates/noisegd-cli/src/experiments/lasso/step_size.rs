@@ -80,21 +80,21 @@ pub fn measure(
         } else {
             format!("pgd_lr={lr}")
         };
-        let optim = OptimConfig {
-            lr,
-            schedule: if annealed {
-                LrScheduleKind::Cosine
-            } else {
-                optim.schedule
-            },
-            schedule_unit: if annealed {
-                ScheduleUnit::Step
-            } else {
-                optim.schedule_unit
-            },
-            t_max: if annealed { None } else { optim.t_max },
-            eta_min: if annealed { 0.0 } else { optim.eta_min },
-            ..optim.clone()
+        let optim = if annealed {
+            // Cosine from lr to 0 over the run, stepped every step.
+            OptimConfig {
+                lr,
+                schedule: LrScheduleKind::Cosine,
+                schedule_unit: ScheduleUnit::Step,
+                t_max: None,
+                eta_min: 0.0,
+                ..optim.clone()
+            }
+        } else {
+            OptimConfig {
+                lr,
+                ..optim.clone()
+            }
         };
         let trace = train(RunSpec {
             method,

@@ -4,6 +4,7 @@
     python3 bench/compare.py                  # noisegd only
     python3 bench/compare.py --with-pytorch   # also PyTorch (installed into bench/.venv from PyPI)
     python3 bench/compare.py --quick --cases mlp1   # fewer rounds, only the cases whose name contains 'mlp1'
+    python3 bench/compare.py --peers --cases mlp1   # also Anti-PGD, SAM, ASAM, RWP and NSO (noisegd only)
 
 Each case (model, batch, policy) runs in a fresh process: `crates/noisegd/examples/bench_case.rs`
 for noisegd, `bench/peer_pytorch.py` for PyTorch, with the same flags. The two sides alternate,
@@ -25,6 +26,8 @@ VENV = ROOT / "bench" / ".venv"
 RUST_CASE = ROOT / "target" / "release" / "examples" / "bench_case"
 PEER = ROOT / "bench" / "peer_pytorch.py"
 POLICIES = ["none", "all", "layer"]
+# The peer methods of the same step (noisegd only: the official loop has none of them).
+PEERS = ["anti", "sam", "asam", "rwp", "nso"]
 
 # (name, flags, warmup, timed steps): sized so that one process runs for a few seconds.
 CASES = [
@@ -69,6 +72,8 @@ def main():
     p.add_argument("--quick", action="store_true", help="2 rounds and a quarter of the steps")
     p.add_argument("--cases", default="", help="only cases whose name contains this")
     p.add_argument("--json", type=Path, help="also write every measurement to this file")
+    p.add_argument("--peers", action="store_true",
+                   help="also time the peer policies " + ", ".join(PEERS) + " (noisegd only)")
     p.add_argument("--noisegd-threads", type=int, default=0,
                    help="RAYON_NUM_THREADS for the noisegd processes (default: all cores)")
     args = p.parse_args()
@@ -83,10 +88,10 @@ def main():
             continue
         if args.quick:
             steps = max(4, steps // 4)
-        for policy in POLICIES:
+        for policy in POLICIES + (PEERS if args.peers else []):
             common = flags + ["--policy", policy, "--warmup", str(warmup), "--steps", str(steps)]
             sides = {"noisegd": [RUST_CASE] + common}
-            if python:
+            if python and policy in POLICIES:
                 sides["pytorch"] = [python, PEER] + common
             results = {side: [] for side in sides}
             for _ in range(rounds):
@@ -97,7 +102,8 @@ def main():
                     r = run_case(cmd, env)
                     raw.append({"case": name, "policy": policy, "side": side, **r})
                     results[side].append(r)
-            row = {"case": name, "policy": policy}
+            row = {"case": name, "policy": policy,
+                   "passes": next((r["passes"] for r in results["noisegd"] if "passes" in r), "")}
             for side, rs in results.items():
                 good = [r for r in rs if "error" not in r]
                 if good:
@@ -113,8 +119,8 @@ def main():
     print(f"\nMachine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
           f"noisegd on {threads} thread(s); "
           f"median over {rounds} alternating rounds of per-process medians.\n")
-    head = "| case | policy | noisegd ms | overhead | peak MiB |"
-    rule = "|---|---|---:|---:|---:|"
+    head = "| case | policy | passes | noisegd ms | overhead | peak MiB |"
+    rule = "|---|---|---:|---:|---:|---:|"
     if python:
         head += " PyTorch ms | overhead | peak MiB | noisegd / PyTorch |"
         rule += "---:|---:|---:|---:|"
@@ -132,7 +138,7 @@ def main():
                     if base.get(side) and row["policy"] != "none" else "")
             return f"{row[side]:.3f} | {over} | {row[side + '_mib']:.0f} |"
 
-        line = f"| {row['case']} | {row['policy']} | {cell('noisegd')}"
+        line = f"| {row['case']} | {row['policy']} | {row['passes']} | {cell('noisegd')}"
         if python:
             line += f" {cell('pytorch')}"
             if "noisegd" in row and "pytorch" in row:

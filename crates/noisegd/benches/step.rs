@@ -1,7 +1,8 @@
 //! End-to-end step times of the perturbed step and the noise generator's throughput.
 //!
 //! `cargo bench -p noisegd --bench step` prints, for MLP 1 (784-500-500-500-10) at batch 128 with
-//! SGD (momentum 0.9): the median step time for policies none / all / layer and each policy's
+//! SGD (momentum 0.9): the median step time for every policy (none / all / layer and the peers
+//! anti / sam / asam / rwp / nso, with their forward-backward passes per step) and each policy's
 //! overhead over none, measured interleaved in one run (so the ratios share the machine's state);
 //! and the Gaussian generator's throughput in normals/s with 1 and 2 threads.
 //! Environment: `NOISEGD_BENCH_ROUNDS` (default 40) rounds of `NOISEGD_BENCH_STEPS` (default 5)
@@ -53,7 +54,7 @@ fn noise_throughput(threads: usize, n: usize, reps: usize) -> f64 {
 }
 
 struct Case {
-    name: &'static str,
+    name: String,
     model: Mlp,
     pgd: NoiseInjection,
     times: Vec<f64>,
@@ -95,39 +96,37 @@ fn main() {
         ..OptimConfig::sgd(0.005)
     };
     let total = (rounds * steps + 100) as u64;
-    let mut cases: Vec<Case> = [
-        ("none", PolicyKind::None),
-        ("all", PolicyKind::All),
-        ("layer", PolicyKind::Layer),
-    ]
-    .into_iter()
-    .map(|(name, policy)| {
-        let model = MlpConfig::mlp1().init(0, &device);
-        let noise = NoiseConfig {
-            policy,
-            sigma: if policy == PolicyKind::None {
-                0.0
-            } else {
-                0.05
-            },
-            ..NoiseConfig::default()
-        };
-        let pgd = NoiseInjection::new(
-            &model,
-            noise,
-            BaseOptimizer::new(&opt, total).unwrap(),
-            0,
-            total,
-        )
-        .unwrap();
-        Case {
-            name,
-            model,
-            pgd,
-            times: vec![],
-        }
-    })
-    .collect();
+    let mut cases: Vec<Case> = PolicyKind::ALL
+        .into_iter()
+        .map(|policy| {
+            let model = MlpConfig::mlp1().init(0, &device);
+            // σ on the random policies; the peers' recommended ρ, α, k, λ.
+            let noise = NoiseConfig {
+                policy,
+                sigma: if policy == PolicyKind::None || policy.is_adversarial() {
+                    0.0
+                } else {
+                    0.05
+                },
+                ..NoiseConfig::default()
+            };
+            let name = policy.to_string();
+            let pgd = NoiseInjection::new(
+                &model,
+                noise,
+                BaseOptimizer::new(&opt, total).unwrap(),
+                0,
+                total,
+            )
+            .unwrap();
+            Case {
+                name,
+                model,
+                pgd,
+                times: vec![],
+            }
+        })
+        .collect();
 
     let run = |case: &mut Case, k: usize| -> f64 {
         let t = Instant::now();
@@ -184,12 +183,16 @@ fn main() {
         "median of {rounds} rounds x {steps} steps, policies interleaved, {} rayon threads:",
         rayon::current_num_threads()
     );
-    println!("  {:<6} {:>10} {:>10}", "policy", "ms/step", "overhead");
+    println!(
+        "  {:<6} {:>6} {:>10} {:>10}",
+        "policy", "passes", "ms/step", "overhead"
+    );
     for case in &cases {
         let m = median(case.times.clone());
         println!(
-            "  {:<6} {:>10.3} {:>+9.1}%",
+            "  {:<6} {:>6} {:>10.3} {:>+9.1}%",
             case.name,
+            case.pgd.noise().passes_per_step(),
             m * 1e3,
             (m / base - 1.0) * 100.0
         );

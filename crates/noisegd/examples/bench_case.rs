@@ -12,8 +12,9 @@
 //!
 //! Every case steps SGD with momentum 0.9 and lr 5e-3 (the paper's MLP setting) from the clean
 //! weights; `all` uses std σ/√M per weight, `layer` std σ on one group chosen cyclically as the
-//! official code does, σ = 0.05. Inputs are deterministic pseudo-data: the timing does not depend on
-//! the values.
+//! official code does, σ = 0.05; the peer policies (`anti`, `sam`, `asam`, `rwp`, `nso`) take σ
+//! and their recommended ρ, α, k, λ, and the line says how many forward-backward passes a step
+//! takes. Inputs are deterministic pseudo-data: the timing does not depend on the values.
 
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -62,12 +63,12 @@ fn parse_args() -> Result<Args, String> {
         match flag.as_str() {
             "--model" => args.model = value.clone(),
             "--policy" => {
-                args.policy = match value.as_str() {
-                    "none" => PolicyKind::None,
-                    "all" => PolicyKind::All,
-                    "layer" => PolicyKind::Layer,
-                    other => return Err(format!("--policy: expected none|all|layer, found {other:?}")),
-                }
+                args.policy = PolicyKind::ALL
+                    .into_iter()
+                    .find(|p| p.to_string() == value)
+                    .ok_or_else(|| {
+                        format!("--policy: expected none|all|layer|anti|sam|asam|rwp|nso, found {value:?}")
+                    })?
             }
             "--batch" => args.batch = number()?,
             "--n" => args.n = number()?,
@@ -114,16 +115,7 @@ where
     F: Fn(&M) -> Tensor<1> + Sync,
 {
     let total = (args.warmup + args.steps) as u64;
-    let noise = NoiseConfig {
-        policy: args.policy,
-        sigma: if args.policy == PolicyKind::None {
-            0.0
-        } else {
-            args.sigma
-        },
-        select: Select::Cyclic,
-        ..NoiseConfig::default()
-    };
+    let noise = bench_noise(args);
     let opt = OptimConfig {
         momentum: 0.9,
         ..OptimConfig::sgd(0.005)
@@ -144,11 +136,23 @@ where
     times
 }
 
-fn policy_name(policy: PolicyKind) -> &'static str {
-    match policy {
-        PolicyKind::None => "none",
-        PolicyKind::All => "all",
-        PolicyKind::Layer => "layer",
+/// The case's noise: σ on the random policies (layer cyclic, as the official code), the
+/// recommended ρ / α / k / λ of the peers (see `noisegd::step::peers`).
+fn bench_noise(args: &Args) -> NoiseConfig {
+    let policy = args.policy;
+    NoiseConfig {
+        policy,
+        sigma: if policy == PolicyKind::None || policy.is_adversarial() {
+            0.0
+        } else {
+            args.sigma
+        },
+        select: if policy == PolicyKind::Layer {
+            Select::Cyclic
+        } else {
+            Select::Random
+        },
+        ..NoiseConfig::default()
     }
 }
 
@@ -228,8 +232,9 @@ fn main() {
     times.sort_by(f64::total_cmp);
     let peak = peak_rss_mib().map_or("null".to_string(), |m| format!("{m:.1}"));
     println!(
-        "{{\"impl\": \"noisegd\", \"case\": \"{label}\", \"policy\": \"{}\", \"median_ms\": {:.4}, \"p25_ms\": {:.4}, \"p75_ms\": {:.4}, \"steps\": {}, \"peak_mib\": {peak}}}",
-        policy_name(args.policy),
+        "{{\"impl\": \"noisegd\", \"case\": \"{label}\", \"policy\": \"{}\", \"passes\": {}, \"median_ms\": {:.4}, \"p25_ms\": {:.4}, \"p75_ms\": {:.4}, \"steps\": {}, \"peak_mib\": {peak}}}",
+        args.policy,
+        bench_noise(&args).passes_per_step(),
         quantile(&times, 0.5),
         quantile(&times, 0.25),
         quantile(&times, 0.75),

@@ -128,6 +128,11 @@ impl ParamGroups {
         }
     }
 
+    /// The ids of every grouped parameter.
+    pub fn ids(&self) -> std::collections::HashSet<ParamId> {
+        self.slots.keys().copied().collect()
+    }
+
     /// The groups in stable order.
     pub fn groups(&self) -> &[Group] {
         &self.groups

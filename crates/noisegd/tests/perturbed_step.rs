@@ -1,67 +1,18 @@
-//! The perturbed step's contract: exactness, σ = 0 equivalence, Anti-PGD, antithetic passes.
+//! The perturbed step's contract: exactness, σ = 0 equivalence, antithetic passes (the peer
+//! policies, Anti-PGD among them, are in `peers.rs`).
 
-use burn::module::{Module, ModuleVisitor, Param};
-use burn::tensor::{Device, Int, Tensor};
+mod common;
+
+use common::*;
+
+use burn::tensor::{Device, Tensor};
 use noisegd::models::mlp::{Mlp, MlpConfig};
 use noisegd::noise::draw::StepNoise;
 use noisegd::noise::rng::{fill_normal, NoiseKey};
 use noisegd::noise::{NoiseConfig, PolicyKind, Select};
 use noisegd::optim::{BaseOptimizer, OptimConfig};
 use noisegd::params::{GroupBy, ParamGroups};
-use noisegd::step::{perturb, perturb_with, NoiseInjection};
-
-/// Every float parameter's values, in module order, as raw bits.
-fn bits<M: Module>(model: &M) -> Vec<Vec<u32>> {
-    values(model)
-        .into_iter()
-        .map(|v| v.into_iter().map(f32::to_bits).collect())
-        .collect()
-}
-
-fn values<M: Module>(model: &M) -> Vec<Vec<f32>> {
-    struct Dump(Vec<Vec<f32>>);
-    impl ModuleVisitor for Dump {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            self.0
-                .push(param.val().into_data().try_to_vec::<f32>().unwrap());
-        }
-    }
-    let mut dump = Dump(vec![]);
-    model.visit(&mut dump);
-    dump.0
-}
-
-struct Batch {
-    x: Tensor<2>,
-    y: Tensor<1, Int>,
-}
-
-fn setup() -> (Device, Mlp, Batch) {
-    let device = Device::flex().autodiff();
-    let model = MlpConfig::new(vec![6, 16, 16, 3]).init(0, &device);
-    let x = Tensor::<2>::from_floats(
-        [
-            [0.1, -0.3, 0.5, 0.7, -0.2, 0.0],
-            [1.0, 0.2, -0.4, 0.3, 0.9, -0.8],
-            [-0.5, 0.6, 0.1, -0.9, 0.4, 0.2],
-            [0.3, 0.3, -0.3, 0.3, -0.3, 0.3],
-        ],
-        &device,
-    );
-    let y = Tensor::<1, Int>::from_ints([0, 2, 1, 2], &device);
-    (device, model, Batch { x, y })
-}
-
-fn injection(model: &Mlp, noise: NoiseConfig, opt: &OptimConfig, seed: u64) -> NoiseInjection {
-    NoiseInjection::new(
-        model,
-        noise,
-        BaseOptimizer::new(opt, 100).unwrap(),
-        seed,
-        100,
-    )
-    .unwrap()
-}
+use noisegd::step::{perturb, perturb_with};
 
 #[test]
 fn zero_sigma_gives_the_base_optimizer_step_bit_for_bit() {
@@ -209,64 +160,6 @@ fn same_seed_same_run_other_seed_other_run() {
     assert_ne!(run(1), run(2));
 }
 
-/// Anti-PGD, `w ← w − η∇L(w) + ξₖ₊₁ − ξₖ`, is PGD seen from `w = z + ξ`: running both, `w − ξ`
-/// follows the PGD iterates `z` (to f32 round-off, which is all that separates them).
-#[test]
-fn anti_pgd_minus_its_noise_follows_the_pgd_iterates() {
-    let (_, model, batch) = setup();
-    let lr = 0.1;
-    let noise = NoiseConfig::all(0.1);
-    let seed = 21;
-    let groups = ParamGroups::of(&model, GroupBy::Layer);
-    let mut pgd = injection(&model, noise.clone(), &OptimConfig::sgd(lr), seed);
-
-    // ξ_k for every parameter tensor, from the same keys the step uses.
-    let xi = |step: u64| -> Vec<Vec<f32>> {
-        let plan = noise.plan(seed, step, noise.sigma, groups.len());
-        let zeros = model.clone().map(&mut Zero);
-        let shifted = perturb(&zeros, &groups, &plan, seed, 1.0);
-        values(&shifted)
-    };
-
-    let mut z = model.clone();
-    let mut w: Vec<Vec<f32>> = values(&model)
-        .iter()
-        .zip(xi(0))
-        .map(|(a, b)| a.iter().zip(&b).map(|(x, e)| x + e).collect())
-        .collect();
-    for k in 0..6u64 {
-        z = pgd
-            .step(z, |m| m.loss(batch.x.clone(), batch.y.clone()))
-            .unwrap()
-            .0;
-        // Anti-PGD step from w_k: the plain gradient at w_k.
-        let wk = load(&model, &w);
-        let grads = burn::optim::GradientsParams::from_grads(
-            wk.loss(batch.x.clone(), batch.y.clone()).backward(),
-            &wk,
-        );
-        let g = grad_values(&wk, &grads);
-        let (xi_k, xi_next) = (xi(k), xi(k + 1));
-        for t in 0..w.len() {
-            for i in 0..w[t].len() {
-                w[t][i] = w[t][i] - lr as f32 * g[t][i] + (xi_next[t][i] - xi_k[t][i]);
-            }
-        }
-        let xi_now = xi(k + 1);
-        let zs = values(&z);
-        for t in 0..w.len() {
-            for i in 0..w[t].len() {
-                let back = w[t][i] - xi_now[t][i];
-                assert!(
-                    (back - zs[t][i]).abs() < 1e-5,
-                    "step {k}: w − ξ = {back}, z = {}",
-                    zs[t][i]
-                );
-            }
-        }
-    }
-}
-
 /// For a loss quadratic in the weights the gradient is affine, so `½[g(w+ε) + g(w−ε)] = g(w)`:
 /// the antithetic pair cancels the noise exactly (up to round-off), a single pass does not.
 #[test]
@@ -342,57 +235,6 @@ fn divergence_is_an_error_naming_the_step_and_what_to_lower() {
         .expect_err("a NaN loss must stop the step");
     let msg = err.to_string();
     assert!(msg.contains("step 0") && msg.contains("lower"), "{msg}");
-}
-
-struct Zero;
-impl burn::module::ModuleMapper for Zero {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        param.map(|t| t.zeros_like())
-    }
-}
-
-/// `model` with its parameters replaced by `vals` (module order), as fresh autodiff leaves.
-fn load(model: &Mlp, vals: &[Vec<f32>]) -> Mlp {
-    struct Loader<'a>(&'a [Vec<f32>], usize);
-    impl burn::module::ModuleMapper for Loader<'_> {
-        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-            let v = self.0[self.1].clone();
-            self.1 += 1;
-            param.map(|t| {
-                let shape = t.shape();
-                let device = t.device();
-                Tensor::<1>::from_floats(v.as_slice(), &device)
-                    .reshape(shape)
-                    .require_grad()
-            })
-        }
-    }
-    model.clone().map(&mut Loader(vals, 0))
-}
-
-fn grad_values<M: Module>(model: &M, grads: &burn::optim::GradientsParams) -> Vec<Vec<f32>> {
-    struct G<'a>(&'a burn::optim::GradientsParams, Vec<Vec<f32>>);
-    impl ModuleVisitor for G<'_> {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let g = self
-                .0
-                .get::<D>(param.id)
-                .expect("every parameter has a gradient");
-            self.1.push(g.into_data().try_to_vec::<f32>().unwrap());
-        }
-    }
-    let mut v = G(grads, vec![]);
-    model.visit(&mut v);
-    v.1
-}
-
-/// A model with groups of a realistic size (tens of thousands of weights).
-fn wide() -> (Mlp, Batch) {
-    let device = Device::flex().autodiff();
-    let model = MlpConfig::new(vec![300, 200, 100, 3]).init(0, &device);
-    let x = Tensor::<2>::ones([4, 300], &device).mul_scalar(0.01);
-    let y = Tensor::<1, Int>::from_ints([0, 2, 1, 2], &device);
-    (model, Batch { x, y })
 }
 
 /// `step` is exactly `perturbed_gradients` at the step's plan followed by the base optimizer.

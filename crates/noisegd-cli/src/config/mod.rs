@@ -7,7 +7,7 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use noisegd::backend::Backend;
-use noisegd::noise::NoiseConfig;
+use noisegd::noise::{NoiseConfig, PolicyKind};
 use noisegd::optim::OptimConfig;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -178,6 +178,18 @@ impl RunConfig {
                     bail!("`{key}` applies to the train experiment only (found experiment = \"{}\"): remove it", name(&self.experiment));
                 }
             }
+        }
+        if !matches!(self.experiment, Experiment::Train)
+            && !matches!(
+                self.noise.policy,
+                PolicyKind::None | PolicyKind::All | PolicyKind::Layer
+            )
+        {
+            bail!(
+                "noise.policy = \"{}\": the `{}` experiment compares noise injection with the explicit regularizer it predicts, which is derived for none, all and layer only; the peer policies run in the train experiment",
+                self.noise.policy,
+                name(&self.experiment)
+            );
         }
         match self.experiment {
             Experiment::Lasso => self.lasso.validate(&self.data)?,

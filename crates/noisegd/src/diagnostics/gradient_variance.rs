@@ -18,12 +18,11 @@
 use crate::error::{Error, Result};
 use crate::noise::{NoiseConfig, PolicyKind};
 use crate::params::ParamGroups;
+use crate::step::passes::flat_grads;
 use crate::step::{loss_and_grads, perturb};
 use crate::theory::smoothed::McEstimate;
-use burn::module::{Module, ModuleVisitor, Param, ParamId};
-use burn::optim::GradientsParams;
+use burn::module::Module;
 use burn::tensor::Tensor;
-use std::collections::HashMap;
 
 /// The perturbed-gradient variance of one parameter group.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,6 +59,18 @@ pub fn perturbed_gradient_variance<M: Module, F: FnMut(&M) -> Tensor<1>>(
     mut loss_fn: F,
 ) -> Result<Vec<GroupGradientVariance>> {
     noise.validate()?;
+    if !matches!(
+        noise.policy,
+        PolicyKind::None | PolicyKind::All | PolicyKind::Layer
+    ) {
+        return Err(Error::invalid(
+            "noise.policy",
+            format!(
+                "the gradient variance is defined for none, all and layer, found \"{}\"",
+                noise.policy
+            ),
+        ));
+    }
     if samples < 2 {
         return Err(Error::invalid(
             "samples",
@@ -131,35 +142,13 @@ fn estimate(values: &[f64]) -> McEstimate {
     }
 }
 
-/// Every gradient of `grads` as a flat f32 vector, keyed by parameter id.
-fn flat_grads<M: Module>(model: &M, grads: &GradientsParams) -> HashMap<ParamId, Vec<f32>> {
-    struct Flatten<'a> {
-        grads: &'a GradientsParams,
-        out: HashMap<ParamId, Vec<f32>>,
-    }
-    impl ModuleVisitor for Flatten<'_> {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            if let Some(g) = self.grads.get::<D>(param.id) {
-                if let Ok(v) = g.into_data().try_to_vec::<f32>() {
-                    self.out.insert(param.id, v);
-                }
-            }
-        }
-    }
-    let mut flatten = Flatten {
-        grads,
-        out: HashMap::new(),
-    };
-    model.visit(&mut flatten);
-    flatten.out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::models::factorization::TwoLayerLinear;
     use crate::noise::rng::NoiseKey;
     use crate::theory::smoothed::normal_matrix;
+    use burn::module::Param;
     use burn::tensor::{Device, TensorData};
 
     /// One weight matrix, `L = (1/2n)‖XWᵀ − Y‖²` (one group).

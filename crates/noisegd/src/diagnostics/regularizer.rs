@@ -35,6 +35,15 @@ pub fn regularizer_estimate<M: Module, F: FnMut(&M) -> Tensor<1>>(
     seed: u64,
 ) -> Result<Estimate> {
     noise.validate()?;
+    if noise.policy != crate::noise::PolicyKind::None && !noise.policy.draws_isotropic_noise() {
+        return Err(Error::invalid(
+            "noise.policy",
+            format!(
+                "\"{}\" draws no Gaussian of std σ on the weights, so E L(w + ε) − L(w) is not its regularizer",
+                noise.policy
+            ),
+        ));
+    }
     if draws == 0 {
         return Err(Error::invalid("regularizer.draws", "must be ≥ 1, found 0"));
     }

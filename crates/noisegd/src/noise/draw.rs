@@ -11,6 +11,9 @@ use crate::params::ParamGroups;
 use burn::module::ParamId;
 use std::collections::HashMap;
 
+/// Sub-streams per independent sample of one step: a group's member tensors use `member < 2¹⁶`.
+pub const SAMPLE_STRIDE: u32 = 1 << 16;
+
 /// The noise `std·ε` of one step for every perturbed tensor, keyed by parameter id.
 #[derive(Clone, Debug)]
 pub struct StepNoise {
@@ -42,6 +45,17 @@ impl StepNoise {
         plan: &'a Plan,
         seed: u64,
     ) -> impl Iterator<Item = (ParamId, usize, NoiseKey, f32)> + 'a {
+        Self::sample_streams(groups, plan, seed, 0)
+    }
+
+    /// [`StepNoise::streams`] of the `sample`-th independent draw of the same step (NSO's pairs):
+    /// member tensor `k` on sub-stream `k + sample·2¹⁶`; sample 0 is the step's own noise.
+    pub fn sample_streams<'a>(
+        groups: &'a ParamGroups,
+        plan: &'a Plan,
+        seed: u64,
+        sample: u32,
+    ) -> impl Iterator<Item = (ParamId, usize, NoiseKey, f32)> + 'a {
         plan.targets.iter().flat_map(move |target| {
             let group = target.group as u32;
             groups.groups()[target.group]
@@ -49,7 +63,8 @@ impl StepNoise {
                 .iter()
                 .enumerate()
                 .map(move |(member, info)| {
-                    let key = NoiseKey::new(seed, plan.step, group).with_stream(member as u32);
+                    let stream = member as u32 + sample * SAMPLE_STRIDE;
+                    let key = NoiseKey::new(seed, plan.step, group).with_stream(stream);
                     (info.id, info.numel(), key, target.std as f32)
                 })
         })

@@ -214,11 +214,11 @@ impl<'a> Driver<'a> {
             ckpt.restore(&mut pgd)?;
         }
         let per_epoch = data.per_epoch().max(1);
+        pgd.set_epoch_length(per_epoch);
         let start = pgd.step_index();
         (self.progress)(start);
         for step in start..self.steps {
             let epoch = step / per_epoch;
-            pgd.set_epoch(epoch);
             let batch = data.batch(step);
             let report = match pgd.step(model, |m: &M| loss(m, &batch)) {
                 Ok((next, report)) => {

@@ -89,7 +89,10 @@ impl Hooks<Network> for Measure<'_> {
         } else {
             (f64::NAN, f64::NAN)
         };
-        let (reg, reg_se) = if due(e.regularizer_every) && report.sigma > 0.0 {
+        // The regularizer E L(w + ε) − L(w) is that of a Gaussian of std σ on the weights: SAM
+        // draws none and RWP's std is relative to each unit, so they have no such column.
+        let isotropic = config.noise.policy.draws_isotropic_noise();
+        let (reg, reg_se) = if due(e.regularizer_every) && report.sigma > 0.0 && isotropic {
             let est = regularizer_estimate(
                 &inference_mode(model.valid()),
                 &config.noise,

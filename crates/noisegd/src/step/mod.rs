@@ -12,21 +12,27 @@
 //! With `antithetic = true`, steps 2–3 run at `w + ε` and at `w − ε` and the gradients are
 //! averaged.
 //!
+//! The peer methods (`anti`, `sam`, `asam`, `rwp`, `nso`) take their passes at the points
+//! [`peers`] describes and combine the gradients as its table says; all of them leave the
+//! clean weights untouched until the base optimizer steps.
+//!
 //! BatchNorm running statistics are shared by the clone and the clean model (burn's
-//! `RunningState`), so the passes above update them; `noise.batchnorm` decides what is kept
-//! ([`crate::batchnorm`]). Anti-PGD (`w ← w − η∇L(w) + ξₖ₊₁ − ξₖ`) is this same algorithm seen from `w + ε`;
-//! a test below shows it.
+//! `RunningState`), so the passes above update them; `noise.batchnorm` decides which single
+//! update a step keeps ([`crate::batchnorm`], [`passes::StatsKeeper`]).
 
-use crate::batchnorm::{BatchNormPolicy, RunningStats};
+pub mod passes;
+pub mod peers;
+
 use crate::error::{Error, Result};
 use crate::noise::draw::StepNoise;
 use crate::noise::rng::{fill_normal, NoiseKey};
-use crate::noise::{NoiseConfig, Plan};
+use crate::noise::{NoiseConfig, Plan, PolicyKind};
 use crate::optim::BaseOptimizer;
 use crate::params::ParamGroups;
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;
 use burn::tensor::{Tensor, TensorData};
+use passes::{PassKind, StatsKeeper};
 use std::collections::HashMap;
 
 /// Models from this many parameters up are stepped inside rayon's pool (see
@@ -55,10 +61,23 @@ pub struct StepReport {
 /// The noise is generated straight into the perturbed copy ([`crate::kernels::perturb`]); the
 /// numbers are those of [`StepNoise::draw`] added by [`perturb_with`], bit for bit.
 pub fn perturb<M: Module>(model: &M, groups: &ParamGroups, plan: &Plan, seed: u64, sign: f32) -> M {
+    perturb_sample(model, groups, plan, seed, 0, sign)
+}
+
+/// [`perturb`] with the `sample`-th independent draw of the step ([`StepNoise::sample_streams`];
+/// sample 0 is the step's own noise).
+pub fn perturb_sample<M: Module>(
+    model: &M,
+    groups: &ParamGroups,
+    plan: &Plan,
+    seed: u64,
+    sample: u32,
+    sign: f32,
+) -> M {
     if plan.targets.is_empty() {
         return model.clone();
     }
-    let noise = StepNoise::streams(groups, plan, seed)
+    let noise = StepNoise::sample_streams(groups, plan, seed, sample)
         .map(|(id, _, key, std)| (id, (key, sign * std)))
         .collect();
     model.clone().map(&mut Perturber { noise })
@@ -213,31 +232,6 @@ impl ScalarF64 for Tensor<1> {
     }
 }
 
-/// `½(a + b)` parameter by parameter.
-fn average_grads<M: Module>(model: &M, a: GradientsParams, b: GradientsParams) -> GradientsParams {
-    struct Averager {
-        a: GradientsParams,
-        b: GradientsParams,
-        out: GradientsParams,
-    }
-    impl ModuleVisitor for Averager {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            match (self.a.remove::<D>(param.id), self.b.remove::<D>(param.id)) {
-                (Some(x), Some(y)) => self.out.register(param.id, (x + y).mul_scalar(0.5)),
-                (Some(x), None) | (None, Some(x)) => self.out.register(param.id, x.mul_scalar(0.5)),
-                (None, None) => {}
-            }
-        }
-    }
-    let mut averager = Averager {
-        a,
-        b,
-        out: GradientsParams::new(),
-    };
-    model.visit(&mut averager);
-    averager.out
-}
-
 /// True when every gradient entry is finite, judged by each gradient's sum: one reading pass
 /// and no copy (copying the gradients out to scan them cost ~10 % of an MLP step). A sum is
 /// non-finite whenever an entry is NaN or infinite; it can also overflow for finite entries
@@ -296,7 +290,8 @@ pub struct NoiseInjection {
     seed: u64,
     run_steps: u64,
     step: u64,
-    epoch: u64,
+    /// Steps per epoch (the epoch of step `t` is `t / epoch_length`).
+    epoch_length: u64,
 }
 
 impl NoiseInjection {
@@ -321,7 +316,7 @@ impl NoiseInjection {
             seed,
             run_steps,
             step: 0,
-            epoch: 0,
+            epoch_length: u64::MAX,
         })
     }
 
@@ -356,16 +351,23 @@ impl NoiseInjection {
         &mut self.optimizer
     }
 
-    /// Sets the current epoch (read by per-epoch schedules and `off_after_epoch`).
-    pub fn set_epoch(&mut self, epoch: u64) {
-        self.epoch = epoch;
+    /// Sets the number of steps per epoch (read by `off_after_epoch`); without it every step is
+    /// in epoch 0.
+    pub fn set_epoch_length(&mut self, steps: u64) {
+        self.epoch_length = steps.max(1);
     }
 
     /// What the policy does at the next step.
     pub fn next_plan(&self) -> Plan {
-        let sigma = self.noise.sigma_at(self.step, self.epoch, self.run_steps);
-        self.noise
-            .plan(self.seed, self.step, sigma, self.groups.len())
+        self.plan_at(self.step)
+    }
+
+    /// What the policy does at step `step`: a pure function of the config, the seed and the
+    /// step (so that Anti-PGD can draw the next step's ξ, and a resumed run redraws the same).
+    fn plan_at(&self, step: u64) -> Plan {
+        let epoch = step / self.epoch_length;
+        let sigma = self.noise.sigma_at(step, epoch, self.run_steps);
+        self.noise.plan(self.seed, step, sigma, self.groups.len())
     }
 
     /// The perturbed gradient at the next step, without stepping: `g(w + ε)`, or the antithetic
@@ -379,52 +381,106 @@ impl NoiseInjection {
         self.gradients_with(model, plan, loss_fn)
     }
 
-    /// [`NoiseInjection::perturbed_gradients`] with the step's noise already drawn, with
-    /// BatchNorm's running statistics handled as `noise.batchnorm` says.
+    /// [`NoiseInjection::perturbed_gradients`], with BatchNorm's running statistics handled as
+    /// `noise.batchnorm` says.
     fn gradients_with<M: Module, F: FnMut(&M) -> Tensor<1>>(
         &self,
         model: &M,
         plan: &Plan,
         mut loss_fn: F,
     ) -> (f64, GradientsParams) {
-        let policy = self.noise.batchnorm;
-        if plan.targets.is_empty() {
-            // The pass is clean: `perturbed` and `clean` both keep its update.
-            let before = (policy == BatchNormPolicy::Frozen).then(|| RunningStats::capture(model));
-            let out = loss_and_grads(model, &mut loss_fn);
-            if let Some(before) = before {
-                before.restore(model);
-            }
-            return out;
-        }
-        let perturbed = |sign| perturb(model, &self.groups, plan, self.seed, sign);
-        let before = (policy != BatchNormPolicy::Perturbed).then(|| RunningStats::capture(model));
-        let out = if !self.noise.antithetic {
-            loss_and_grads(&perturbed(1.0), &mut loss_fn)
-        } else {
-            let (loss_plus, grads_plus) = loss_and_grads(&perturbed(1.0), &mut loss_fn);
-            // One update per step: the `w − ε` pass's update is undone below.
-            let after_plus =
-                (policy == BatchNormPolicy::Perturbed).then(|| RunningStats::capture(model));
-            let (loss_minus, grads_minus) = loss_and_grads(&perturbed(-1.0), &mut loss_fn);
-            if let Some(after_plus) = after_plus {
-                after_plus.restore(model);
-            }
-            (
-                0.5 * (loss_plus + loss_minus),
-                average_grads(model, grads_plus, grads_minus),
-            )
+        let mut stats = StatsKeeper::new(model, self.noise.batchnorm);
+        let out = self.passes(model, plan, &mut loss_fn, &mut stats);
+        // Forward only: the statistics update is the point, the loss is dropped.
+        stats.finish(model, |m| drop(loss_fn(m)));
+        out
+    }
+
+    /// The passes of one step and the gradient they combine to (see [`peers`]'s table).
+    fn passes<M: Module, F: FnMut(&M) -> Tensor<1>>(
+        &self,
+        model: &M,
+        plan: &Plan,
+        loss_fn: &mut F,
+        stats: &mut StatsKeeper,
+    ) -> (f64, GradientsParams) {
+        let mut pass = |point: &M, kind: PassKind| {
+            let out = loss_and_grads(point, loss_fn);
+            stats.after_pass(model, kind);
+            out
         };
-        if let Some(before) = before {
-            if !before.is_empty() {
-                before.restore(model);
-                if policy == BatchNormPolicy::Clean {
-                    // Forward only: the statistics update is the point, the loss is dropped.
-                    drop(loss_fn(model));
+        let noise = &self.noise;
+        // Noise off (σ or ρ scheduled to 0, or policy none): the base step, bit for bit.
+        if plan.sigma == 0.0 || (plan.targets.is_empty() && !noise.policy.is_adversarial()) {
+            return pass(model, PassKind::Clean);
+        }
+        let perturbed = |sample: u32, sign: f32| {
+            perturb_sample(model, &self.groups, plan, self.seed, sample, sign)
+        };
+        match noise.policy {
+            PolicyKind::None | PolicyKind::Anti => pass(model, PassKind::Clean),
+            PolicyKind::All | PolicyKind::Layer if !noise.antithetic => {
+                pass(&perturbed(0, 1.0), PassKind::Perturbed)
+            }
+            PolicyKind::All | PolicyKind::Layer => {
+                let (loss_plus, plus) = pass(&perturbed(0, 1.0), PassKind::Perturbed);
+                let (loss_minus, minus) = pass(&perturbed(0, -1.0), PassKind::Perturbed);
+                (
+                    0.5 * (loss_plus + loss_minus),
+                    passes::average_pair(model, plus, minus),
+                )
+            }
+            PolicyKind::Sam | PolicyKind::Asam => {
+                let (clean_loss, clean) = pass(model, PassKind::Clean);
+                let eta = (noise.policy == PolicyKind::Asam).then(|| noise.asam_eta());
+                let weights = match eta {
+                    Some(_) => passes::flat_weights(model, &self.groups.ids()),
+                    None => HashMap::new(),
+                };
+                let grads = passes::flat_grads(model, &clean);
+                match peers::sam_direction(&self.groups, &grads, &weights, plan.sigma, eta) {
+                    Some(ascent) => pass(&displace(model, ascent, 1.0), PassKind::Perturbed),
+                    // A zero clean gradient: no ascent, the base step on that gradient.
+                    None => (clean_loss, clean),
                 }
             }
+            PolicyKind::Rwp => {
+                let alpha = noise.rwp_alpha();
+                let eps = peers::rwp_direction(model, &self.groups, plan, self.seed);
+                let clean = (alpha < 1.0).then(|| pass(model, PassKind::Clean).1);
+                let (loss, noisy) = pass(&displace(model, eps, 1.0), PassKind::Perturbed);
+                let grads = match clean {
+                    Some(clean) => passes::weighted_sum(
+                        model,
+                        vec![((1.0 - alpha) as f32, clean), (alpha as f32, noisy)],
+                    ),
+                    None => noisy,
+                };
+                (loss, grads)
+            }
+            PolicyKind::Nso => {
+                let k = noise.nso_samples();
+                let lambda = noise.nso_lambda();
+                let clean = (lambda > 0.0).then(|| pass(model, PassKind::Clean).1);
+                let mut loss = 0.0;
+                let mut pairs = Vec::with_capacity(k as usize);
+                for sample in 0..k {
+                    let (lp, plus) = pass(&perturbed(sample, 1.0), PassKind::Perturbed);
+                    let (lm, minus) = pass(&perturbed(sample, -1.0), PassKind::Perturbed);
+                    loss += lp + lm;
+                    pairs.push((plus, minus));
+                }
+                let average = passes::scaled_pair_sums(model, pairs, 1.0 / (2 * k) as f32);
+                let grads = match clean {
+                    Some(clean) => passes::weighted_sum(
+                        model,
+                        vec![(lambda as f32, clean), ((1.0 - lambda) as f32, average)],
+                    ),
+                    None => average,
+                };
+                (loss / f64::from(2 * k), grads)
+            }
         }
-        out
     }
 
     /// One step: perturb, take the gradient there, step the clean `model` with the base optimizer.
@@ -456,7 +512,9 @@ impl NoiseInjection {
     ) -> Result<(M, StepReport)> {
         let plan = self.next_plan();
         let (loss, grads) = self.gradients_with(&model, &plan, loss_fn);
-        let lr = self.optimizer.lr_at(self.step, self.epoch);
+        let lr = self
+            .optimizer
+            .lr_at(self.step, self.step / self.epoch_length);
         let hint = || {
             format!(
                 "noise.policy = \"{}\", σ = {}, lr = {lr}; lower optim.lr or noise.sigma",
@@ -477,14 +535,22 @@ impl NoiseInjection {
                 hint: hint(),
             });
         }
-        let model = self.optimizer.step(lr, model, grads);
+        let mut model = self.optimizer.step(lr, model, grads);
+        if self.noise.policy == PolicyKind::Anti {
+            // Anti-PGD: the iterate moves on by ξ_{t+1} − ξ_t (nothing when both are off).
+            let next = self.plan_at(self.step + 1);
+            if !(plan.targets.is_empty() && next.targets.is_empty()) {
+                let increment = peers::anti_increment(&self.groups, &plan, &next, self.seed);
+                model = displace(&model, increment, 1.0);
+            }
+        }
         let report = StepReport {
             step: self.step,
             loss,
             lr,
             sigma: plan.sigma,
             per_weight_std: plan.per_weight_std(),
-            group: if self.noise.policy == crate::noise::PolicyKind::Layer {
+            group: if self.noise.policy == PolicyKind::Layer {
                 plan.chosen_group()
             } else {
                 None

@@ -68,7 +68,8 @@ enum Command {
     Sweep {
         /// The base config (TOML).
         config: PathBuf,
-        /// A grid axis `key=v1,v2,...` (repeatable; the grid is every combination).
+        /// A grid axis `key=v1,v2,...` (repeatable; the grid is every combination), or linked
+        /// keys `k1:k2=a1:a2,b1:b2` that move together (one cell per tuple).
         #[arg(long = "grid", value_name = "KEY=V1,V2,...")]
         grid: Vec<String>,
         /// Seeds per grid point: the config's seed, seed+1, ... (default 1).

@@ -1362,3 +1362,110 @@ fn train_without_its_data_files_says_where_it_looked_and_creates_nothing() {
         "no run directory for a run that cannot start"
     );
 }
+
+/// The peer policies through the binary: one sweep with a linked axis gives each method its own
+/// σ; each summary states the policy, its passes per step and its parameters as used; a key the
+/// policy does not take, or a value out of range, is refused before any directory is written.
+#[test]
+fn the_peer_policies_run_in_one_sweep_and_refuse_what_they_do_not_take() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(
+        tmp.path(),
+        "experiment = \"train\"\nseed = 0\n[data]\nname = \"fashion_mnist_embedded\"\nsubset = 256\n\
+         [model]\nname = \"mnist1d_mlp\"\n[noise]\npolicy = \"layer\"\nsigma = 0.05\ngroup_by = \"tensor\"\nselect = \"cyclic\"\n\
+         [optim]\nlr = 0.05\nmomentum = 0.9\n[train]\nsteps = 30\nlog_every = 10\n[eval]\ntest_subset = 200\n",
+    );
+    let out = tmp.path().join("peers");
+    let o = noisegd(&[
+        "sweep",
+        cfg.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+        "--grid",
+        "noise.policy:noise.sigma=anti:0.03,sam:0,asam:0,rwp:0.01,nso:0.03",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary = |cell: &str| -> serde_json::Value {
+        let path = out.join(cell).join("summary.json");
+        serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap()
+    };
+    for (cell, passes, parameter) in [
+        ("noise.policy=anti,noise.sigma=0.03,seed=0", 1, None),
+        (
+            "noise.policy=sam,noise.sigma=0,seed=0",
+            2,
+            Some(("rho", 0.05)),
+        ),
+        (
+            "noise.policy=asam,noise.sigma=0,seed=0",
+            2,
+            Some(("asam_eta", 0.01)),
+        ),
+        (
+            "noise.policy=rwp,noise.sigma=0.01,seed=0",
+            2,
+            Some(("rwp_alpha", 0.5)),
+        ),
+        (
+            "noise.policy=nso,noise.sigma=0.03,seed=0",
+            2,
+            Some(("nso_lambda", 0.0)),
+        ),
+    ] {
+        let s = summary(cell);
+        assert_eq!(s["status"], "finished", "{cell}");
+        assert_eq!(s["passes_per_step"], passes, "{cell}");
+        assert!(s["test_accuracy"].as_f64().unwrap() > 0.3, "{cell}: {s}");
+        if let Some((key, value)) = parameter {
+            assert_eq!(
+                s["peer_parameters"][key].as_f64(),
+                Some(value),
+                "{cell}: {s}"
+            );
+        }
+    }
+    // SAM's ρ and RWP's relative σ have no isotropic regularizer or σ_t: no number is made up.
+    assert!(summary("noise.policy=sam,noise.sigma=0,seed=0")["theory_sigma"].is_null());
+
+    for (set, says) in [
+        (vec!["noise.rho=0.1"], "noise.rho"),
+        (vec!["noise.policy=\"sam\""], "noise.sigma"),
+        (
+            vec!["noise.policy=\"sam\"", "noise.sigma=0", "noise.rho=-1"],
+            "> 0",
+        ),
+        (
+            vec!["noise.policy=\"nso\"", "noise.nso_samples=0"],
+            "noise.nso_samples",
+        ),
+        (vec!["noise.policy=\"rwp\"", "noise.rwp_alpha=2"], "[0, 1]"),
+    ] {
+        let refused = tmp.path().join("refused");
+        let mut args = vec![
+            "run",
+            cfg.to_str().unwrap(),
+            "--quiet",
+            "--out",
+            refused.to_str().unwrap(),
+        ];
+        for s in &set {
+            args.extend(["--set", s]);
+        }
+        let o = noisegd(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains(says), "{set:?}: {err}");
+        assert!(!refused.exists(), "{set:?}: nothing is written");
+    }
+    // The theory experiments keep to the policies their prediction is derived for.
+    let lasso = config(
+        tmp.path(),
+        &SHORT_LASSO.replace("policy = \"layer\"", "policy = \"anti\""),
+    );
+    let o = run_at(&lasso, &tmp.path().join("lasso"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("none, all and layer"),
+        "{err}"
+    );
+}

@@ -253,10 +253,25 @@ mod tests {
         split: Option<u64>,
         keep_optimizer: bool,
     ) -> Vec<u32> {
+        train_with(
+            &NoiseConfig::layer(0.1),
+            optim,
+            steps,
+            split,
+            keep_optimizer,
+        )
+    }
+
+    fn train_with(
+        noise: &NoiseConfig,
+        optim: &OptimConfig,
+        steps: u64,
+        split: Option<u64>,
+        keep_optimizer: bool,
+    ) -> Vec<u32> {
         let device = Device::flex().autodiff();
         let (x, y) = data(&device);
         let build = || MlpConfig::new(vec![6, 16, 3]).init(3, &device);
-        let noise = NoiseConfig::layer(0.1);
         let new_pgd = |m: &crate::models::mlp::Mlp| {
             NoiseInjection::new(
                 m,
@@ -331,6 +346,44 @@ mod tests {
                 train(&optim, 12, Some(5), false),
                 "{:?}",
                 optim.name
+            );
+        }
+    }
+
+    /// The peers resume exactly too: Anti-PGD's iterate carries ξ_t in the weights and the
+    /// resumed step redraws the same ξ_t from the step index.
+    #[test]
+    fn the_peer_policies_resume_bit_for_bit() {
+        use crate::noise::PolicyKind;
+        let optim = OptimConfig {
+            momentum: 0.9,
+            ..OptimConfig::sgd(0.05)
+        };
+        for noise in [
+            NoiseConfig {
+                policy: PolicyKind::Anti,
+                ..NoiseConfig::all(0.1)
+            },
+            NoiseConfig {
+                policy: PolicyKind::Sam,
+                ..NoiseConfig::default()
+            },
+            NoiseConfig {
+                policy: PolicyKind::Rwp,
+                ..NoiseConfig::all(0.05)
+            },
+            NoiseConfig {
+                policy: PolicyKind::Nso,
+                nso_samples: Some(2),
+                ..NoiseConfig::all(0.1)
+            },
+        ] {
+            let straight = train_with(&noise, &optim, 10, None, true);
+            assert_eq!(
+                straight,
+                train_with(&noise, &optim, 10, Some(4), true),
+                "{}",
+                noise.policy
             );
         }
     }

@@ -29,14 +29,20 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// One `--grid key=v1,v2,...` axis.
+/// One `--grid key=v1,v2,...` axis, or a linked one, `--grid k1:k2=a1:a2,b1:b2,...`, whose keys
+/// move together (one cell per tuple, not per combination): how a comparison gives each method
+/// its own hyper-parameter, e.g. `noise.policy:noise.sigma=layer:0.05,rwp:0.01`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Axis {
-    /// Dotted config key, e.g. `noise.sigma`.
+    /// Dotted config key, e.g. `noise.sigma`; linked keys are joined by `:`.
     pub key: String,
-    /// The values, as written (each goes through `--set key=value`).
+    /// The values, as written (each goes through `--set key=value`); a linked axis's tuples are
+    /// joined by `:`.
     pub values: Vec<String>,
 }
+
+/// Separates the keys (and each tuple's values) of a linked axis.
+const LINK: char = ':';
 
 impl Axis {
     /// Parses `key=v1,v2,...`.
@@ -57,10 +63,33 @@ impl Axis {
                 "--grid `{spec}`: needs a key and at least one value, e.g. noise.sigma=0.01,0.05"
             );
         }
-        if key == "seed" {
+        let keys: Vec<&str> = key.split(LINK).map(str::trim).collect();
+        if keys.contains(&"seed") {
             bail!("--grid seed=...: use --seeds K instead (seeds are the runs that get averaged)");
         }
+        if keys.iter().any(|k| k.is_empty()) {
+            bail!("--grid `{spec}`: an empty key in `{key}`; link keys as k1:k2=a1:a2,b1:b2");
+        }
+        for value in &values {
+            let found = value.split(LINK).count();
+            if found != keys.len() {
+                bail!(
+                    "--grid `{spec}`: the value `{value}` has {found} part(s) for the {} linked keys {}; write one value per key, joined by `:`",
+                    keys.len(),
+                    keys.join(", ")
+                );
+            }
+        }
         Ok(Self { key, values })
+    }
+
+    /// The `(key, value)` assignments of the axis's `index`-th value (several for a linked axis).
+    fn assignments(&self, index: usize) -> Vec<(String, String)> {
+        self.key
+            .split(LINK)
+            .zip(self.values[index].split(LINK))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            .collect()
     }
 }
 
@@ -111,9 +140,9 @@ pub fn cells(axes: &[Axis], first_seed: u64, seeds: u64) -> Vec<Cell> {
         combos = combos
             .into_iter()
             .flat_map(|prefix| {
-                axis.values.iter().map(move |v| {
+                (0..axis.values.len()).map(move |i| {
                     let mut c = prefix.clone();
-                    c.push((axis.key.clone(), v.clone()));
+                    c.extend(axis.assignments(i));
                     c
                 })
             })
@@ -308,6 +337,44 @@ fn run_child(exe: &Path, sweep: &Path, cell: &Cell) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_linked_axis_moves_its_keys_together() {
+        let axes = [
+            Axis::parse("noise.policy:noise.sigma=layer:0.05, rwp:0.01,sam:0").unwrap(),
+            Axis::parse("optim.lr=0.1,0.2").unwrap(),
+        ];
+        let cells = cells(&axes, 0, 1);
+        assert_eq!(
+            cells.len(),
+            3 * 2,
+            "one cell per tuple, not per combination"
+        );
+        assert_eq!(
+            cells[2].name(),
+            "noise.policy=rwp,noise.sigma=0.01,optim.lr=0.1,seed=0"
+        );
+        assert_eq!(
+            cells[5].overrides(&[]),
+            [
+                "noise.policy=sam",
+                "noise.sigma=0",
+                "optim.lr=0.2",
+                "seed=0"
+            ]
+        );
+        let err = Axis::parse("noise.policy:noise.sigma=layer:0.05,rwp")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`rwp` has 1 part(s) for the 2 linked keys"),
+            "{err}"
+        );
+        let err = Axis::parse("noise.policy:seed=layer:1")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--seeds"), "{err}");
+    }
 
     #[test]
     fn a_grid_expands_to_every_combination_times_the_seeds() {

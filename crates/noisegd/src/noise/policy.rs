@@ -361,9 +361,8 @@ impl NoiseConfig {
                 }
             }
         }
-        if self.select == Select::Cyclic && p != Layer {
-            return refuse("noise.select", "\"cyclic\"".into(), "layer");
-        }
+        // `select` and `group_by` are not refused on other policies: a base config that sweeps
+        // `noise.policy` sets them once for its `layer` cells (configs/fmnist_mlp1.toml).
         if self.antithetic && !matches!(p, None | All | Layer) {
             let why = match p {
                 Nso => "nso is antithetic by construction",
@@ -734,14 +733,6 @@ mod tests {
                 },
                 "noise.nso_samples",
                 "nso",
-            ),
-            (
-                NoiseConfig {
-                    select: Select::Cyclic,
-                    ..NoiseConfig::all(0.1)
-                },
-                "noise.select",
-                "layer",
             ),
             (
                 NoiseConfig {

@@ -22,6 +22,7 @@ use noisegd::data::normalize::ChannelStats;
 use noisegd::data::{TrainingSet, TrainingSetConfig};
 use noisegd::models::network::Network;
 use noisegd::models::Classifier;
+use noisegd::noise::PolicyKind;
 use noisegd::optim::BaseOptimizer;
 use noisegd::params::ParamGroups;
 use noisegd::train::{Driver, Method, MetricsCsv, Outcome};
@@ -249,9 +250,25 @@ pub fn run(
         "sigma": config.noise.sigma,
         "per_weight_std": config.noise.per_weight_std(groups.len()),
         "theory_sigma": theory_sigma,
+        "policy": config.noise.policy.to_string(),
+        "passes_per_step": config.noise.passes_per_step(),
         "batches_per_epoch": set.batches_per_epoch(),
         "seconds": started.elapsed().as_secs_f64(),
     });
+    // The peer's parameters as the run used them (a key left out takes the recommended value).
+    let peer = &config.noise;
+    let parameters = match peer.policy {
+        PolicyKind::Sam => json!({ "rho": peer.rho() }),
+        PolicyKind::Asam => json!({ "rho": peer.rho(), "asam_eta": peer.asam_eta() }),
+        PolicyKind::Rwp => json!({ "rwp_alpha": peer.rwp_alpha() }),
+        PolicyKind::Nso => {
+            json!({ "nso_samples": peer.nso_samples(), "nso_lambda": peer.nso_lambda() })
+        }
+        _ => serde_json::Value::Null,
+    };
+    if !parameters.is_null() {
+        summary["peer_parameters"] = parameters;
+    }
     if let Some(l) = &last {
         let m = summary.as_object_mut().expect("a JSON object");
         m.insert("steps_done".into(), json!(l.done));

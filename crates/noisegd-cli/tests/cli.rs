@@ -1469,3 +1469,89 @@ fn the_peer_policies_run_in_one_sweep_and_refuse_what_they_do_not_take() {
         "{err}"
     );
 }
+
+/// Writes an `h×w` RGB PNG of one colour, with a little seeded texture.
+fn write_png(path: &Path, rgb: [u8; 3], side: u32, texture: u32) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let file = fs::File::create(path).unwrap();
+    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), side, side);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let pixels: Vec<u8> = (0..side * side * 3)
+        .map(|i| rgb[(i % 3) as usize].saturating_add(((i * 7 + texture * 13) % 23) as u8))
+        .collect();
+    let mut writer = encoder.write_header().unwrap();
+    writer.write_image_data(&pixels).unwrap();
+}
+
+/// A researcher's own images in the ImageFolder layout train and are reported by `data check`,
+/// with the class order given; a corrupt file is named and nothing is written.
+#[test]
+fn a_users_image_folder_is_a_data_set_of_its_own_shape() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("pets");
+    let colours = [
+        ("cat", [200, 30, 30]),
+        ("dog", [30, 200, 30]),
+        ("owl", [30, 30, 200]),
+    ];
+    for (class, rgb) in colours {
+        for (split, n) in [("train", 12), ("test", 6)] {
+            for k in 0..n {
+                write_png(
+                    &tree.join(split).join(class).join(format!("{k}.png")),
+                    rgb,
+                    20,
+                    k,
+                );
+            }
+        }
+    }
+    let cfg = config(
+        tmp.path(),
+        &format!(
+            "experiment = \"train\"\n[data]\nname = \"image_folder\"\ndir = \"{}\"\nclasses = [\"owl\", \"cat\", \"dog\"]\nnormalize = true\n\
+             [model]\nname = \"lenet\"\n[optim]\nlr = 0.05\nmomentum = 0.9\n[train]\nsteps = 60\nlog_every = 20\n",
+            tree.display()
+        ),
+    );
+    let out = tmp.path().join("run");
+    run_ok(&cfg, &out, &[]);
+    let s: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["data"], "image_folder");
+    assert_eq!(
+        (s["train_examples"].as_u64(), s["test_examples"].as_u64()),
+        (Some(36), Some(18))
+    );
+    assert!(s["test_accuracy"].as_f64().unwrap() > 0.6, "{s}");
+
+    let o = noisegd(&["data", "check", tree.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{text}");
+    assert!(
+        text.contains("image_folder: found")
+            && text.contains("36 train + 18 test examples of 3×20×20, 3 classes"),
+        "{text}"
+    );
+
+    // A class order that misses a folder, then a corrupt file: named, nothing written.
+    let bad_order = config(
+        tmp.path(),
+        &fs::read_to_string(&cfg).unwrap().replace("\"owl\", ", ""),
+    );
+    let o = run_at(&bad_order, &tmp.path().join("refused"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("\"owl\""), "{err}");
+    fs::write(tree.join("test/dog/3.png"), b"not a png").unwrap();
+    let cfg = config(
+        tmp.path(),
+        &fs::read_to_string(&bad_order)
+            .unwrap()
+            .replace("classes = [", "classes = [\"owl\", "),
+    );
+    let o = run_at(&cfg, &tmp.path().join("refused"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("dog/3.png"), "{err}");
+    assert!(!tmp.path().join("refused").exists());
+}

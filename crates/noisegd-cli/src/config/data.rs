@@ -99,6 +99,9 @@ pub struct DataConfig {
     pub normalize_std: Vec<f32>,
     /// Random crop with 4-pixel padding and horizontal flip, seeded per (epoch, image) (`train`).
     pub augment: bool,
+    /// `image_folder`: the class order (labels 0, 1, …), which must name exactly the class
+    /// folders; empty: the folder names, sorted.
+    pub classes: Vec<String>,
 }
 
 impl Default for DataConfig {
@@ -116,6 +119,7 @@ impl Default for DataConfig {
             normalize_mean: vec![],
             normalize_std: vec![],
             augment: false,
+            classes: vec![],
         }
     }
 }
@@ -131,7 +135,7 @@ impl DataConfig {
         let image = self.name.dataset().is_some();
         if experiment == Experiment::Train && !image {
             bail!(
-                "invalid value for `data.name`: the train experiment needs an image data set (fashion_mnist, fashion_mnist_embedded, mnist, kmnist, cifar10, cifar100, cifar10_jpeg, mnist1d), found `{}`",
+                "invalid value for `data.name`: the train experiment needs an image data set (fashion_mnist, fashion_mnist_embedded, mnist, kmnist, cifar10, cifar100, cifar10_jpeg, mnist1d, or image_folder with data.dir), found `{}`",
                 name(&self.name)
             );
         }
@@ -162,6 +166,14 @@ impl DataConfig {
             if let Some(m) = self.normalize_mean.iter().find(|m| !m.is_finite()) {
                 bail!("invalid value for `data.normalize_mean`: must be finite, found {m}");
             }
+            let folder = self.name == DataName::Images(DatasetName::ImageFolder);
+            if !self.classes.is_empty() && !folder {
+                bail!("`data.classes` orders the classes of data.name = \"image_folder\"; {} has its own: remove it", name(&self.name));
+            }
+            let mut seen = std::collections::HashSet::new();
+            if let Some(twice) = self.classes.iter().find(|c| !seen.insert(c.as_str())) {
+                bail!("invalid value for `data.classes`: `{twice}` is listed twice (each class folder once, in label order)");
+            }
             return Ok(());
         }
         for (key, set) in [
@@ -171,6 +183,7 @@ impl DataConfig {
             ("normalize_mean", !self.normalize_mean.is_empty()),
             ("normalize_std", !self.normalize_std.is_empty()),
             ("augment", self.augment),
+            ("classes", !self.classes.is_empty()),
         ] {
             if set {
                 bail!("`data.{key}` applies to the image data sets of the train experiment, found data.name = \"{}\"", name(&self.name));

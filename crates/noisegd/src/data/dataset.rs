@@ -34,11 +34,14 @@ pub enum DatasetName {
     Cifar10Jpeg,
     /// MNIST-1D with its default settings (4,000 + 1,000 sequences of 40), generated.
     Mnist1d,
+    /// A user's own images in torchvision's ImageFolder layout (`DIR/train/<class>/*`,
+    /// `DIR/test/<class>/*`, any size and class count; `data.dir` is `DIR`).
+    ImageFolder,
 }
 
 impl DatasetName {
     /// Every data set, in the order `noisegd data check` lists them.
-    pub const ALL: [DatasetName; 8] = [
+    pub const ALL: [DatasetName; 9] = [
         DatasetName::FashionMnist,
         DatasetName::FashionMnistEmbedded,
         DatasetName::Mnist,
@@ -47,6 +50,7 @@ impl DatasetName {
         DatasetName::Cifar100,
         DatasetName::Cifar10Jpeg,
         DatasetName::Mnist1d,
+        DatasetName::ImageFolder,
     ];
 
     /// The name used in configs and on the command line, e.g. `fashion_mnist`.
@@ -60,6 +64,7 @@ impl DatasetName {
             DatasetName::Cifar100 => "cifar100",
             DatasetName::Cifar10Jpeg => "cifar10_jpeg",
             DatasetName::Mnist1d => "mnist1d",
+            DatasetName::ImageFolder => "image_folder",
         }
     }
 
@@ -71,13 +76,15 @@ impl DatasetName {
         )
     }
 
-    /// Shape `[channels, height, width]` of one example.
-    pub fn shape(self) -> [usize; 3] {
-        match self {
+    /// Shape `[channels, height, width]` of one example; `None` for a user's image folder, whose
+    /// shape is that of its files.
+    pub fn shape(self) -> Option<[usize; 3]> {
+        Some(match self {
             DatasetName::Cifar10 | DatasetName::Cifar100 | DatasetName::Cifar10Jpeg => [3, 32, 32],
             DatasetName::Mnist1d => [1, 1, 40],
+            DatasetName::ImageFolder => return None,
             _ => [1, 28, 28],
-        }
+        })
     }
 }
 

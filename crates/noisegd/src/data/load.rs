@@ -98,6 +98,7 @@ pub fn load_from_dir(name: DatasetName, dir: &Path, origin: String) -> Result<Da
             ))
         }
         DatasetName::Cifar10Jpeg => load_cifar10_jpeg(dir, origin).map_err(in_dataset),
+        DatasetName::ImageFolder => load_image_folder(dir, None, origin).map_err(in_dataset),
         DatasetName::FashionMnistEmbedded | DatasetName::Mnist1d => load_with(
             name,
             &Search {
@@ -195,13 +196,61 @@ fn idx_status(name: DatasetName, stem: &str, ck: &Checksum) -> ChecksumStatus {
     }
 }
 
+/// A user's ImageFolder data set located as [`load_dataset`] locates one (`dir`: the folder that
+/// holds `train/` and `test/`), with the class order `classes` (else the folder names, sorted).
+pub fn load_image_folder_at(dir: Option<&Path>, classes: &[String]) -> Result<Dataset, DataError> {
+    let found = locate(DatasetName::ImageFolder, &Search::new(dir))?;
+    let origin = format!("{} ({})", found.dir.display(), found.how);
+    let classes = (!classes.is_empty()).then_some(classes);
+    load_image_folder(&found.dir, classes, origin).map_err(|e| DataError::InDataset {
+        inner: Box::new(e),
+        obtain: obtain(DatasetName::ImageFolder),
+    })
+}
+
+/// `dir/train` and `dir/test` as one data set: the test split must have the training split's
+/// classes (in its order) and its image shape.
+fn load_image_folder(
+    dir: &Path,
+    classes: Option<&[String]>,
+    origin: String,
+) -> Result<Dataset, DataError> {
+    let train = read_split(&dir.join("train"), classes)?;
+    let test = read_split(&dir.join("test"), Some(&train.class_names))?;
+    if test.shape != train.shape {
+        return Err(DataError::Image {
+            path: test.files[0].clone(),
+            message: format!(
+                "channels × height × width {:?}, but the training images are {:?}",
+                test.shape, train.shape
+            ),
+        });
+    }
+    Ok(Dataset {
+        name: DatasetName::ImageFolder,
+        origin,
+        shape: train.shape,
+        class_names: train.class_names,
+        coarse_class_names: None,
+        train: train.split,
+        test: test.split,
+        files: ["train", "test"]
+            .iter()
+            .map(|s| SourceFile {
+                path: dir.join(s),
+                checksum: ChecksumStatus::Unknown { sha256: None },
+            })
+            .collect(),
+    })
+}
+
 /// CIFAR-10 from an ImageFolder tree of JPEG files ([`super::image_folder`]): the class folders
 /// must be CIFAR-10's ten, labelled in its order, and every image 32×32 colour.
 fn load_cifar10_jpeg(dir: &Path, origin: String) -> Result<Dataset, DataError> {
     let classes: Vec<String> = CIFAR10_CLASSES.iter().map(|c| c.to_string()).collect();
     let read = |split: &str| -> Result<FolderSplit, DataError> {
         let r = read_split(&dir.join(split), Some(&classes))?;
-        if r.shape != DatasetName::Cifar10Jpeg.shape() {
+        if Some(r.shape) != DatasetName::Cifar10Jpeg.shape() {
             return Err(DataError::Image {
                 path: r.files[0].clone(),
                 message: format!(
@@ -223,7 +272,7 @@ fn load_cifar10_jpeg(dir: &Path, origin: String) -> Result<Dataset, DataError> {
     Ok(Dataset {
         name: DatasetName::Cifar10Jpeg,
         origin,
-        shape: DatasetName::Cifar10Jpeg.shape(),
+        shape: [3, 32, 32],
         class_names: classes,
         coarse_class_names: None,
         train: train.split,
@@ -260,7 +309,7 @@ fn from_cifar(
     Dataset {
         name,
         origin,
-        shape: name.shape(),
+        shape: [3, 32, 32],
         class_names,
         coarse_class_names,
         train: split(train),

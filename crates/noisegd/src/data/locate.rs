@@ -42,7 +42,8 @@ pub fn layouts(name: DatasetName) -> &'static [&'static str] {
         DatasetName::Cifar10 => &["cifar-10-batches-bin"],
         DatasetName::Cifar100 => &["cifar-100-binary"],
         DatasetName::Cifar10Jpeg => &["cifar10-jpeg", "cifar-10-jpeg"],
-        DatasetName::FashionMnistEmbedded | DatasetName::Mnist1d => &[],
+        // A user's folder has no standard name: it is the data root itself ([`locate`]).
+        DatasetName::FashionMnistEmbedded | DatasetName::Mnist1d | DatasetName::ImageFolder => &[],
     }
 }
 
@@ -86,6 +87,10 @@ pub fn expected_files(name: DatasetName) -> &'static str {
             "train/<class>/*.jpg and test/<class>/*.jpg, one folder per CIFAR-10 class \
              (airplane … truck), 32×32 colour images"
         }
+        DatasetName::ImageFolder => {
+            "train/<class>/<image file> and test/<class>/<image file>, the same class folders in \
+             both, every image of one size (JPEG, PNG, BMP, GIF, WebP, ...)"
+        }
         DatasetName::FashionMnistEmbedded | DatasetName::Mnist1d => "nothing (built in)",
     }
 }
@@ -119,6 +124,12 @@ pub fn obtain(name: DatasetName) -> String {
             "any ImageFolder export of CIFAR-10 (one JPEG per image, e.g. torchvision's CIFAR10 \
              saved image by image); the binary CIFAR-10 is data.name = \"cifar10\"",
         ),
+        DatasetName::ImageFolder => {
+            return format!(
+                "a data set of your own: set data.dir to a folder that holds {}",
+                expected_files(name)
+            )
+        }
         DatasetName::FashionMnistEmbedded | DatasetName::Mnist1d => {
             return "it is built into noisegd".to_string()
         }
@@ -190,6 +201,9 @@ pub struct Located {
 
 /// Finds the folder of a data set that is read from files.
 pub fn locate(name: DatasetName, search: &Search) -> Result<Located, DataError> {
+    if name == DatasetName::ImageFolder {
+        return locate_image_folder(search);
+    }
     let mut looked: Vec<String> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
     if let Some((root, origin)) = &search.root {
@@ -245,6 +259,31 @@ pub fn locate(name: DatasetName, search: &Search) -> Result<Located, DataError> 
     for n in notes {
         looked.push_str(&format!(" ({n})"));
     }
+    Err(DataError::NotFound {
+        dataset: name.as_str(),
+        looked,
+        obtain: obtain(name),
+    })
+}
+
+/// A user's image folder is the data root itself, when it holds `train/` and `test/`.
+fn locate_image_folder(search: &Search) -> Result<Located, DataError> {
+    let name = DatasetName::ImageFolder;
+    let looked = match &search.root {
+        Some((root, origin)) => {
+            if root.join("train").is_dir() && root.join("test").is_dir() {
+                return Ok(Located {
+                    dir: root.clone(),
+                    how: match origin {
+                        RootOrigin::Given => "the folder given".into(),
+                        RootOrigin::Env => format!("the folder in {DATA_ENV}"),
+                    },
+                });
+            }
+            format!("{} (it holds no train/ and test/ folders)", root.display())
+        }
+        None => "no folder (set data.dir to the folder that holds train/ and test/)".into(),
+    };
     Err(DataError::NotFound {
         dataset: name.as_str(),
         looked,

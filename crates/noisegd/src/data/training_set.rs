@@ -30,6 +30,8 @@ pub struct TrainingSetConfig {
     pub name: DatasetName,
     /// The data root (unset: `$NOISEGD_DATA`, then the system's folders).
     pub dir: Option<PathBuf>,
+    /// An image folder's class order (labels 0, 1, …); empty: its folder names, sorted.
+    pub classes: Vec<String>,
     /// Train on a seeded subset of this many training examples; 0: all.
     pub subset: usize,
     /// Standardize each channel: with `stats` when given, else with the training (sub)set's
@@ -68,7 +70,11 @@ pub struct TrainingSet {
 impl TrainingSet {
     /// Loads and prepares the data set of `config`, its batches' tensors on `device`.
     pub fn load(config: &TrainingSetConfig, device: &Device) -> Result<Self, DataError> {
-        let data = super::load_dataset(config.name, config.dir.as_deref())?;
+        let data = if config.name == DatasetName::ImageFolder {
+            super::load::load_image_folder_at(config.dir.as_deref(), &config.classes)?
+        } else {
+            super::load_dataset(config.name, config.dir.as_deref())?
+        };
         let mut train = if config.subset > 0 {
             seeded_subset(&data.train, config.subset, config.seed)?
         } else {
@@ -208,6 +214,7 @@ mod tests {
         TrainingSetConfig {
             name: DatasetName::FashionMnistEmbedded,
             dir: None,
+            classes: vec![],
             subset: 300,
             normalize: true,
             stats: None,

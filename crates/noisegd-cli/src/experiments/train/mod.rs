@@ -136,6 +136,7 @@ pub fn load_data(config: &RunConfig) -> Result<TrainingSet> {
         &TrainingSetConfig {
             name,
             dir: d.dir.clone(),
+            classes: d.classes.clone(),
             subset: d.subset,
             normalize: d.normalize,
             stats: if d.normalize_mean.is_empty() {

@@ -101,15 +101,7 @@ fn main() {
         .map(|policy| {
             let model = MlpConfig::mlp1().init(0, &device);
             // σ on the random policies; the peers' recommended ρ, α, k, λ.
-            let noise = NoiseConfig {
-                policy,
-                sigma: if policy == PolicyKind::None || policy.is_adversarial() {
-                    0.0
-                } else {
-                    0.05
-                },
-                ..NoiseConfig::default()
-            };
+            let noise = NoiseConfig::of(policy, 0.05);
             let name = policy.to_string();
             let pgd = NoiseInjection::new(
                 &model,

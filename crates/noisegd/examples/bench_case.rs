@@ -139,20 +139,9 @@ where
 /// The case's noise: σ on the random policies (layer cyclic, as the official code), the
 /// recommended ρ / α / k / λ of the peers (see `noisegd::step::peers`).
 fn bench_noise(args: &Args) -> NoiseConfig {
-    let policy = args.policy;
     NoiseConfig {
-        policy,
-        sigma: if policy == PolicyKind::None || policy.is_adversarial() {
-            0.0
-        } else {
-            args.sigma
-        },
-        select: if policy == PolicyKind::Layer {
-            Select::Cyclic
-        } else {
-            Select::Random
-        },
-        ..NoiseConfig::default()
+        select: Select::Cyclic,
+        ..NoiseConfig::of(args.policy, args.sigma)
     }
 }
 

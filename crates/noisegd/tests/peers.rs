@@ -14,6 +14,39 @@ use noisegd::optim::{BaseOptimizer, OptimConfig};
 use noisegd::params::{GroupBy, ParamGroups};
 use noisegd::step::{loss_and_grads, peers, perturb, NoiseInjection};
 
+/// The weights' bits after `steps` steps of `noise` on the shared MLP and batch.
+fn bits_after(
+    model: &Mlp,
+    batch: &Batch,
+    noise: NoiseConfig,
+    opt: &OptimConfig,
+    seed: u64,
+) -> Vec<Vec<u32>> {
+    let mut pgd = injection(model, noise, opt, seed);
+    let mut m = model.clone();
+    for _ in 0..3 {
+        m = pgd
+            .step(m, |m: &Mlp| m.loss(batch.x.clone(), batch.y.clone()))
+            .unwrap()
+            .0;
+    }
+    bits(&m)
+}
+
+/// Asserts `got = a·x + b·y` entry by entry (to f32 round-off).
+fn assert_mixture(
+    got: &[Vec<f32>],
+    (a, x): (f32, &[Vec<f32>]),
+    (b, y): (f32, &[Vec<f32>]),
+    what: &str,
+) {
+    let terms = x.iter().flatten().zip(y.iter().flatten());
+    for (g, (x, y)) in got.iter().flatten().zip(terms) {
+        let want = a * x + b * y;
+        assert!((g - want).abs() < 1e-6, "{what}: {g} vs {want}");
+    }
+}
+
 /// `L(w) = ½ Σ aᵢ (wᵢ − cᵢ)²`: gradient `a ⊙ (w − c)`, known in closed form at every point.
 #[derive(Module, Debug)]
 struct Quadratic {
@@ -234,15 +267,13 @@ fn rwp_mixes_the_clean_and_perturbed_gradients_by_alpha() {
         );
         let clean = grad_values(&model, &loss_and_grads(&model, &mut loss).1);
         let got = grad_values(&model, &got);
-        for ((g, n), c) in got
-            .iter()
-            .flatten()
-            .zip(noisy.iter().flatten())
-            .zip(clean.iter().flatten())
-        {
-            let want = (1.0 - alpha as f32) * c + alpha as f32 * n;
-            assert!((g - want).abs() < 1e-6, "α {alpha}: {g} vs {want}");
-        }
+        let alpha = alpha as f32;
+        assert_mixture(
+            &got,
+            (1.0 - alpha, &clean),
+            (alpha, &noisy),
+            &format!("α {alpha}"),
+        );
     }
 }
 
@@ -262,14 +293,7 @@ fn nso_with_one_pair_and_no_clean_weight_is_the_antithetic_step() {
         nso_lambda: lambda,
         ..NoiseConfig::all(0.2)
     };
-    let run = |noise: NoiseConfig| {
-        let mut pgd = injection(&model, noise, &OptimConfig::sgd(0.1), 4);
-        let mut m = model.clone();
-        for _ in 0..3 {
-            m = pgd.step(m, loss).unwrap().0;
-        }
-        bits(&m)
-    };
+    let run = |noise| bits_after(&model, &batch, noise, &OptimConfig::sgd(0.1), 4);
     let reference = run(antithetic.clone());
     assert_eq!(run(nso(None, None)), reference, "defaults k = 1, λ = 0");
     assert_eq!(run(nso(Some(1), Some(0.0))), reference);
@@ -287,15 +311,7 @@ fn nso_with_one_pair_and_no_clean_weight_is_the_antithetic_step() {
     let pair = grad_values(&model, &anti_pgd.perturbed_gradients(&model, &plan, loss).1);
     let mut l = loss;
     let clean = grad_values(&model, &loss_and_grads(&model, &mut l).1);
-    for ((g, p), c) in got
-        .iter()
-        .flatten()
-        .zip(pair.iter().flatten())
-        .zip(clean.iter().flatten())
-    {
-        let want = 0.3 * c + 0.7 * p;
-        assert!((g - want).abs() < 1e-6, "{g} vs {want}");
-    }
+    assert_mixture(&got, (0.3, &clean), (0.7, &pair), "λ 0.3");
 }
 
 /// σ = 0 (anti, rwp, nso) and ρ switched off (sam, asam) give the base optimizer's step, bit for
@@ -303,20 +319,12 @@ fn nso_with_one_pair_and_no_clean_weight_is_the_antithetic_step() {
 #[test]
 fn every_peer_with_its_noise_off_is_the_base_step_bit_for_bit() {
     let (_, model, batch) = setup();
-    let loss = |m: &Mlp| m.loss(batch.x.clone(), batch.y.clone());
     let opt = OptimConfig {
         momentum: 0.9,
         weight_decay: Some(5e-4),
         ..OptimConfig::sgd(0.1)
     };
-    let run = |noise: NoiseConfig| {
-        let mut pgd = injection(&model, noise, &opt, 3);
-        let mut m = model.clone();
-        for _ in 0..3 {
-            m = pgd.step(m, loss).unwrap().0;
-        }
-        bits(&m)
-    };
+    let run = |noise| bits_after(&model, &batch, noise, &opt, 3);
     let base = run(NoiseConfig::default());
     for policy in [PolicyKind::Anti, PolicyKind::Rwp, PolicyKind::Nso] {
         let noise = NoiseConfig {

@@ -240,6 +240,17 @@ impl NoiseConfig {
         }
     }
 
+    /// `policy` at strength σ with its other keys at their defaults: σ where the policy takes
+    /// it, 0 for `none`, `sam` and `asam` (whose radius is `rho`).
+    pub fn of(policy: PolicyKind, sigma: f64) -> Self {
+        let takes_sigma = policy != PolicyKind::None && !policy.is_adversarial();
+        Self {
+            policy,
+            sigma: if takes_sigma { sigma } else { 0.0 },
+            ..Self::default()
+        }
+    }
+
     /// `all` policy with per-weight std σ/√M.
     pub fn all(sigma: f64) -> Self {
         Self {

@@ -177,15 +177,19 @@ fn stats<M: Module>(model: &M) -> Vec<f32> {
 /// training-mode pass leaves on twins (same seed, their own running statistics) at the clean
 /// and at the perturbed weights.
 fn one_step(policy: BatchNormPolicy, antithetic: bool) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    one_step_of(NoiseConfig {
+        batchnorm: policy,
+        antithetic,
+        ..NoiseConfig::all(0.5)
+    })
+}
+
+/// [`one_step`] for any noise config (the perturbed twin takes `all`'s draw of the plan).
+fn one_step_of(noise: NoiseConfig) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let device = Device::flex().autodiff();
     let x = gaussian([6, 5], 1.0, 4, 0, &device);
     let y = Tensor::<1, Int>::from_ints([0, 1, 2, 0, 1, 2], &device);
     let model = BnNet::new(1, &device);
-    let noise = NoiseConfig {
-        batchnorm: policy,
-        antithetic,
-        ..NoiseConfig::all(0.5)
-    };
     let opt = OptimConfig::sgd(0.1);
     let mut pgd =
         NoiseInjection::new(&model, noise, BaseOptimizer::new(&opt, 10).unwrap(), 9, 10).unwrap();
@@ -236,6 +240,46 @@ fn batchnorm_policy_frozen_keeps_them() {
     for antithetic in [false, true] {
         let (stepped, _, _) = one_step(BatchNormPolicy::Frozen, antithetic);
         assert_eq!(stepped, [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0]);
+    }
+}
+
+/// The peers take several passes (a clean one among them) and still make one update: the
+/// clean pass's under `clean` (no extra forward), the first perturbed pass's under `perturbed`,
+/// none under `frozen`.
+#[test]
+fn batchnorm_policies_make_one_update_on_the_peers_several_passes() {
+    let initial = [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0];
+    let peers = [
+        NoiseConfig {
+            policy: PolicyKind::Sam,
+            ..NoiseConfig::default()
+        },
+        NoiseConfig {
+            policy: PolicyKind::Rwp,
+            ..NoiseConfig::all(0.5)
+        },
+        NoiseConfig {
+            policy: PolicyKind::Nso,
+            nso_samples: Some(2),
+            nso_lambda: Some(0.5),
+            ..NoiseConfig::all(0.5)
+        },
+    ];
+    for peer in peers {
+        let with = |batchnorm| NoiseConfig {
+            batchnorm,
+            ..peer.clone()
+        };
+        let (stepped, clean, perturbed) = one_step_of(with(BatchNormPolicy::Clean));
+        assert_eq!(stepped, clean, "{}: clean", peer.policy);
+        let (stepped, _, _) = one_step_of(with(BatchNormPolicy::Frozen));
+        assert_eq!(stepped, initial, "{}: frozen", peer.policy);
+        let (stepped, _, _) = one_step_of(with(BatchNormPolicy::Perturbed));
+        assert_ne!(stepped, clean, "{}: perturbed", peer.policy);
+        if peer.policy == PolicyKind::Nso {
+            // Its first perturbed pass is at `all`'s w + ε: the twin's.
+            assert_eq!(stepped, perturbed, "nso: perturbed");
+        }
     }
 }
 

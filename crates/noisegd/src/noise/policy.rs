@@ -313,6 +313,12 @@ impl NoiseConfig {
                 "must be ≥ 1 (the number of antithetic pairs per step), found 0",
             ));
         }
+        if self.policy == PolicyKind::Rwp && self.rwp_alpha() == 0.0 {
+            return Err(Error::invalid(
+                "noise.rwp_alpha",
+                "= 0 puts no weight on the perturbed gradient: that is policy = \"none\" at twice the cost",
+            ));
+        }
         if self.policy == PolicyKind::Nso && self.nso_lambda() == 1.0 {
             return Err(Error::invalid(
                 "noise.nso_lambda",
@@ -691,6 +697,15 @@ mod tests {
                 },
                 "noise.nso_lambda",
                 "[0, 1]",
+            ),
+            (
+                NoiseConfig {
+                    policy: PolicyKind::Rwp,
+                    rwp_alpha: Some(0.0),
+                    ..NoiseConfig::layer(0.01)
+                },
+                "noise.rwp_alpha",
+                "twice the cost",
             ),
             (
                 NoiseConfig {

@@ -23,13 +23,17 @@ pub enum PassKind {
     Perturbed,
 }
 
-/// The BatchNorm bookkeeping of one step's passes.
+/// The BatchNorm bookkeeping of one step's passes: every pass starts from the statistics the
+/// step started with, and the step ends with the one update its policy keeps (a capture after a
+/// later pass would hold the earlier passes' updates too).
 pub struct StatsKeeper {
     policy: BatchNormPolicy,
     /// The statistics before the step (empty for a model without BatchNorm: nothing to keep).
     before: RunningStats,
-    /// The statistics right after the pass whose update the step keeps.
+    /// The statistics right after the first pass of the kind the policy keeps.
     kept: Option<RunningStats>,
+    /// The statistics right after the step's first pass, whatever its kind.
+    first: Option<RunningStats>,
 }
 
 impl StatsKeeper {
@@ -39,12 +43,14 @@ impl StatsKeeper {
             policy,
             before: RunningStats::capture(model),
             kept: None,
+            first: None,
         }
     }
 
-    /// Call after each pass: remembers the statistics if this pass's update is the one kept.
+    /// Call after each pass: remembers the statistics if this pass's update is the one kept,
+    /// then puts the step's starting statistics back for the next pass.
     pub fn after_pass<M: Module>(&mut self, model: &M, kind: PassKind) {
-        if self.before.is_empty() || self.kept.is_some() {
+        if self.before.is_empty() {
             return;
         }
         let keep = match self.policy {
@@ -52,9 +58,12 @@ impl StatsKeeper {
             BatchNormPolicy::Clean => kind == PassKind::Clean,
             BatchNormPolicy::Frozen => false,
         };
-        if keep {
+        if keep && self.kept.is_none() {
             self.kept = Some(RunningStats::capture(model));
+        } else if self.first.is_none() && self.policy == BatchNormPolicy::Perturbed {
+            self.first = Some(RunningStats::capture(model));
         }
+        self.before.restore(model);
     }
 
     /// Ends the step: leaves `model`'s statistics with the one update the policy keeps.
@@ -66,13 +75,14 @@ impl StatsKeeper {
         }
         match (self.kept, self.policy) {
             (Some(kept), _) => kept.restore(model),
-            // Only clean passes ran (σ = 0): the first and only one stands.
-            (None, BatchNormPolicy::Perturbed) => {}
-            (None, BatchNormPolicy::Clean) => {
-                self.before.restore(model);
-                clean_forward(model);
+            // No perturbed pass (σ = 0, or a policy that perturbs nothing): the clean pass's.
+            (None, BatchNormPolicy::Perturbed) => {
+                if let Some(first) = self.first {
+                    first.restore(model);
+                }
             }
-            (None, BatchNormPolicy::Frozen) => self.before.restore(model),
+            (None, BatchNormPolicy::Clean) => clean_forward(model),
+            (None, BatchNormPolicy::Frozen) => {}
         }
     }
 }

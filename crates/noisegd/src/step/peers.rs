@@ -8,7 +8,7 @@
 //! | `sam` | `∇L(w + ρ·g/‖g‖)`, `g = ∇L(w)` | 2 | Foret et al., ICLR 2021 |
 //! | `asam` | `∇L(w + ρ·T²g/‖Tg‖)`, `T = |w| + η` | 2 | Kwon et al., ICML 2021 |
 //! | `rwp` | `(1 − α)∇L(w) + α∇L(w + ε)`, `ε_u ~ N(0, (σ‖w_u‖)²)` per unit u | 2 (1 if α = 1) | Li et al. 2022 |
-//! | `nso` | `λ∇L(w) + (1 − λ)/(2k)·Σᵢ[∇L(w + εᵢ) + ∇L(w − εᵢ)]` | 2k (+1 if λ > 0) | Zhang et al. 2024 |
+//! | `nso` | `λ∇L(w) + (1 − λ)/(2k)·Σᵢ[∇L(w + εᵢ) + ∇L(w − εᵢ)]` | 2k (+1 if λ > 0) | Zhang et al. (NSO) |
 //!
 //! Conventions, with the code each was checked against (commits in
 //! `shared/reference/peers.md`):

@@ -53,6 +53,23 @@ fn noise_throughput(threads: usize, n: usize, reps: usize) -> f64 {
     })
 }
 
+/// The step of every case: `noise` around `opt`, seed 0, planned for `total` steps.
+fn injection<M: Module>(
+    model: &M,
+    noise: NoiseConfig,
+    opt: &OptimConfig,
+    total: u64,
+) -> NoiseInjection {
+    NoiseInjection::new(
+        model,
+        noise,
+        BaseOptimizer::new(opt, total).unwrap(),
+        0,
+        total,
+    )
+    .unwrap()
+}
+
 struct Case {
     name: String,
     model: Mlp,
@@ -103,14 +120,7 @@ fn main() {
             // σ on the random policies; the peers' recommended ρ, α, k, λ.
             let noise = NoiseConfig::of(policy, 0.05);
             let name = policy.to_string();
-            let pgd = NoiseInjection::new(
-                &model,
-                noise,
-                BaseOptimizer::new(&opt, total).unwrap(),
-                0,
-                total,
-            )
-            .unwrap();
+            let pgd = injection(&model, noise, &opt, total);
             Case {
                 name,
                 model,
@@ -224,19 +234,7 @@ fn time_policies<M: Module + Classifier>(
     .into_iter()
     .map(|(name, policy)| {
         let model = build();
-        let noise = NoiseConfig {
-            policy,
-            sigma: 0.05,
-            ..NoiseConfig::default()
-        };
-        let pgd = NoiseInjection::new(
-            &model,
-            noise,
-            BaseOptimizer::new(&opt, total).unwrap(),
-            0,
-            total,
-        )
-        .unwrap();
+        let pgd = injection(&model, NoiseConfig::of(policy, 0.05), &opt, total);
         (name, model, pgd, vec![])
     })
     .collect();

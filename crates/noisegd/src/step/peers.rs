@@ -38,7 +38,7 @@ use crate::noise::draw::StepNoise;
 use crate::noise::Plan;
 use crate::params::{ParamGroups, ParamInfo};
 use burn::module::ParamId;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// One tensor's clean gradient, with its weights when ASAM scales it.
 struct ScaledGrad<'a> {
@@ -125,12 +125,7 @@ pub fn rwp_direction<M: burn::module::Module>(
     seed: u64,
 ) -> HashMap<ParamId, Vec<f32>> {
     let mut noise = StepNoise::draw(groups, plan, seed);
-    let ids: HashSet<ParamId> = groups
-        .groups()
-        .iter()
-        .flat_map(|g| g.params.iter().map(|p| p.id))
-        .collect();
-    let weights = super::passes::flat_weights(model, &ids);
+    let weights = super::passes::flat_weights(model, &groups.ids());
     let mut out = HashMap::new();
     for info in groups.groups().iter().flat_map(|g| &g.params) {
         let (Some(mut eps), Some(w)) = (noise.take(&info.id), weights.get(&info.id)) else {

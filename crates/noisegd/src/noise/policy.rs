@@ -393,20 +393,25 @@ impl NoiseConfig {
             ));
         }
         if p.is_adversarial() {
-            if self.sigma != 0.0 || self.final_sigma != 0.0 {
-                return Err(Error::invalid(
-                    "noise.sigma",
-                    format!(
-                        "= {} is not used by policy = \"{p}\", which draws no noise; its radius is noise.rho (default {})",
-                        if self.sigma != 0.0 { self.sigma } else { self.final_sigma },
-                        self.rho()
-                    ),
-                ));
+            for (key, v) in [
+                ("noise.sigma", self.sigma),
+                ("noise.final_sigma", self.final_sigma),
+            ] {
+                if v != 0.0 {
+                    return Err(Error::invalid(
+                        key,
+                        format!(
+                            "= {v} is not used by policy = \"{p}\", which draws no noise; its radius is noise.rho (default {})",
+                            self.rho()
+                        ),
+                    ));
+                }
             }
             if self.schedule != NoiseScheduleKind::Constant {
+                let shape = format!("{:?}", self.schedule).to_lowercase();
                 return Err(Error::invalid(
                     "noise.schedule",
-                    format!("= \"{:?}\": policy = \"{p}\" runs at a constant ρ (noise.off_after_epoch / off_after_step do apply)", self.schedule).to_lowercase(),
+                    format!("= \"{shape}\": policy = \"{p}\" runs at a constant ρ (noise.off_after_epoch / off_after_step do apply)"),
                 ));
             }
         }

@@ -246,7 +246,7 @@ mod tests {
     }
 
     #[test]
-    fn too_few_samples_is_an_error_naming_the_key() {
+    fn too_few_samples_or_a_peer_policy_is_an_error_naming_it() {
         let device = Device::flex().autodiff();
         let model = TwoLayerLinear::init(2, 3, 1, 1.0, 0, &device);
         let x = Tensor::<2>::ones([4, 2], &device);
@@ -256,5 +256,11 @@ mod tests {
         })
         .unwrap_err();
         assert!(err.to_string().contains("samples"), "{err}");
+        // The peers are not the variance this measures: refused by name.
+        let sam = NoiseConfig::of(crate::noise::PolicyKind::Sam, 0.0);
+        let err =
+            perturbed_gradient_variance(&model, &sam, 10, 0, |m| m.loss(x.clone(), y.clone()))
+                .unwrap_err();
+        assert!(err.to_string().contains("\"sam\""), "{err}");
     }
 }

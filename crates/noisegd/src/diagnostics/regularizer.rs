@@ -99,7 +99,13 @@ mod tests {
         let xs: Vec<f64> = x.clone().into_data().iter::<f64>().collect();
         let trace = xs.iter().map(|v| v * v).sum::<f64>() / n as f64 + 1.0;
         let sigma = 0.3;
-        for policy in [PolicyKind::All, PolicyKind::Layer] {
+        // anti and nso draw all's noise: the same regularizer.
+        for policy in [
+            PolicyKind::All,
+            PolicyKind::Layer,
+            PolicyKind::Anti,
+            PolicyKind::Nso,
+        ] {
             let noise = NoiseConfig {
                 policy,
                 sigma,
@@ -124,5 +130,16 @@ mod tests {
         let est =
             regularizer_estimate(&model, &none, sigma, |m| square_loss(m, &x, &y), 5, 17).unwrap();
         assert_eq!(est.mean, 0.0);
+        // SAM draws nothing and RWP's std is relative: no such regularizer, refused by name.
+        for policy in [PolicyKind::Sam, PolicyKind::Rwp] {
+            let noise = NoiseConfig::of(policy, 0.01);
+            let err = regularizer_estimate(&model, &noise, 0.05, |m| square_loss(m, &x, &y), 5, 17)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("noise.policy") && err.contains(&policy.to_string()),
+                "{err}"
+            );
+        }
     }
 }

@@ -44,11 +44,13 @@ pub const IN_POOL_MIN_PARAMS: usize = 1 << 16;
 pub struct StepReport {
     /// The step index (from 0).
     pub step: u64,
-    /// The loss at the perturbed point (the mean of both for antithetic steps).
+    /// The loss where the stepped gradient was taken: at the perturbed point (the mean over the
+    /// perturbed passes for antithetic and NSO steps; SAM's at `w + ε`), at `w` for Anti-PGD and
+    /// for steps without noise.
     pub loss: f64,
     /// Learning rate used.
     pub lr: f64,
-    /// Scheduled σ.
+    /// Scheduled σ (ρ for `sam` / `asam`).
     pub sigma: f64,
     /// Per-weight std applied to perturbed weights (0 when none).
     pub per_weight_std: f64,

@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use noisegd::backend::Backend;
 use noisegd_cli::config::{self, RunConfig};
 use noisegd_cli::experiments::{self, RunOptions};
 use noisegd_cli::{data_check, sweep};
@@ -48,6 +49,10 @@ enum Command {
         /// Run directory (default: runs/<experiment>-seed<seed>-<time>).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Run on this device (`cpu` or `gpu`) whatever the config says; with --resume, a run
+        /// checkpointed on one device continues on the other.
+        #[arg(long, value_name = "DEVICE", value_parser = ["cpu", "gpu"])]
+        device: Option<String>,
     },
     /// Run the main demo on built-in synthetic data (nothing to download) and print where its report is.
     #[command(after_help = "Example:\n  noisegd demo --out demo-run")]
@@ -239,12 +244,22 @@ fn real_main() -> Result<()> {
     };
     match cli.command {
         Command::Run {
-            resume: Some(dir), ..
-        } => experiments::resume(&dir, options),
+            resume: Some(dir),
+            device,
+            ..
+        } => {
+            let device = device.map(|d| Backend::parse(&d)).transpose()?;
+            experiments::resume(&dir, device, options)
+        }
         Command::Run {
-            config, set, out, ..
+            config,
+            mut set,
+            out,
+            device,
+            ..
         } => {
             let config = config.expect("clap requires CONFIG without --resume");
+            set.extend(device.map(|d| format!("device={d}")));
             let config = RunConfig::load(&config, &set)?;
             let out = out.unwrap_or_else(|| default_out("runs", &config));
             experiments::execute(&config, &out, options)

@@ -1555,3 +1555,46 @@ fn a_users_image_folder_is_a_data_set_of_its_own_shape() {
     assert!(!o.status.success() && err.contains("dog/3.png"), "{err}");
     assert!(!tmp.path().join("refused").exists());
 }
+
+/// A build without the GPU backend refuses `--device gpu` before anything runs, saying how to get
+/// one; no run directory is left behind.
+#[cfg(not(feature = "gpu"))]
+#[test]
+fn a_gpu_run_on_a_build_without_the_gpu_backend_says_how_to_build_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(
+        tmp.path(),
+        r#"
+experiment = "train"
+[data]
+name = "mnist1d"
+[model]
+name = "mnist1d_mlp"
+[train]
+steps = 5
+"#,
+    );
+    let out = tmp.path().join("run");
+    let o = noisegd(&[
+        "run",
+        cfg.to_str().unwrap(),
+        "--quiet",
+        "--device",
+        "gpu",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        stderr.contains("without its GPU backend") && stderr.contains("--features gpu"),
+        "{stderr}"
+    );
+    assert!(
+        !out.exists(),
+        "nothing is written for a run that cannot start"
+    );
+    let o = noisegd(&["run", cfg.to_str().unwrap(), "--device", "tpu"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cpu, gpu"));
+}

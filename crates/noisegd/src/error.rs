@@ -11,6 +11,14 @@ pub enum Error {
         /// What was found and what is allowed.
         message: String,
     },
+    /// The compute device a config asks for cannot be opened.
+    #[error("device `{device}`: {message}")]
+    Device {
+        /// The config's `device` value.
+        device: String,
+        /// What was looked for, what was found and what to install or change.
+        message: String,
+    },
     /// The model has no float parameter to perturb or optimize.
     #[error("the model has no trainable float parameters")]
     NoParameters,

@@ -70,7 +70,7 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
         mu: mu_from_noise(&x, 1, theory_sigma),
     }
     .solve()?;
-    let device = config.device.training_device();
+    let device = config.device.training_device()?;
     let xt = Tensor::<2>::from_data(TensorData::new(row_major_f32(&x), [c.n, c.d0]), &device);
     let yt = Tensor::<2>::from_data(TensorData::new(row_major_f32(&y), [c.n, 1]), &device);
     // Eq. (9) in burn: ‖X‖²_F is a constant, ‖XW₁ᵀ‖²_F is taken on the tensors (d₂ = 1).

@@ -37,7 +37,7 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
     })
     .context("generating the group-sparse regression")?;
     let (n, k, p) = (g.n, g.group_size, g.groups * g.group_size);
-    let device = config.device.training_device();
+    let device = config.device.training_device()?;
     let n_groups = ParamGroups::of(
         &GroupedNet::init(g.groups, k, g.init_scale, config.seed, &device),
         config.noise.group_by,

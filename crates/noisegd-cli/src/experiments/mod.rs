@@ -15,6 +15,7 @@ pub mod width;
 use crate::config::RunConfig;
 use crate::run::RunDir;
 use anyhow::Result;
+use noisegd::backend::Backend;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::path::Path;
@@ -158,7 +159,7 @@ pub fn execute(config: &RunConfig, out: &Path, options: RunOptions) -> Result<()
 
 /// `noisegd run --resume DIR`: continues the run in `dir` from its last checkpoint (nothing to
 /// do when it has finished; a diverged run is refused) and prints where its report is.
-pub fn resume(dir: &Path, options: RunOptions) -> Result<()> {
+pub fn resume(dir: &Path, device: Option<Backend>, options: RunOptions) -> Result<()> {
     match RunDir::status(dir).as_deref() {
         Some("finished") => {
             println!("{} has finished already; nothing to resume", dir.display());
@@ -170,8 +171,19 @@ pub fn resume(dir: &Path, options: RunOptions) -> Result<()> {
         ),
         _ => {}
     }
-    let (run_dir, config) = RunDir::open(dir)?;
+    let (run_dir, mut config) = RunDir::open(dir)?;
     warn_if_other_version(dir);
+    if let Some(device) = device.filter(|d| *d != config.device) {
+        // The device changes where the arithmetic runs, not the method: the checkpoint's
+        // weights, optimizer state and step continue as they are. The summary names the device
+        // of the last part.
+        eprintln!(
+            "resuming on {} (the run started on {})",
+            device.name(),
+            config.device.name()
+        );
+        config.device = device;
+    }
     let started = std::time::Instant::now();
     let report = run(
         &config,

@@ -42,7 +42,7 @@ pub fn run(config: &RunConfig, dir: &RunDir, options: RunOptions) -> Result<std:
     })
     .context("generating the low-rank regression")?;
     let (n, d0, d2) = (c.n, c.d0, c.d2);
-    let device = config.device.training_device();
+    let device = config.device.training_device()?;
     let init = || TwoLayerLinear::init(d0, c.width, d2, c.init_scale, config.seed, &device);
     let n_groups = ParamGroups::of(&init(), config.noise.group_by).len();
     let theory_sigma = config.noise.theory_sigma(n_groups);

@@ -111,7 +111,7 @@ pub fn run(sweep: &Path, which: &str, options: RunOptions) -> Result<CellAction>
     let same = std::fs::read_to_string(dir.join("config.toml")).is_ok_and(|t| t == wanted);
     if same {
         eprintln!("{name}: resuming {}", dir.display());
-        experiments::resume(&dir, options)?;
+        experiments::resume(&dir, None, options)?;
         return Ok(CellAction::Resumed);
     }
     let mut aside = None;

@@ -4,7 +4,8 @@
 //! with few rows on one core — the shapes of an MLP at batch 128. [`linear`] and [`matmul`] compute
 //! the same products (and, under autodiff, the same gradients) with the output split across the
 //! rayon pool ([`gemm`]), through burn's backend-extension mechanism ([`ops`]). They fall back to
-//! burn's own ops for tensors that are not `f32` on the CPU backend.
+//! burn's own ops for tensors that are not `f32` on the CPU backend: the extensions are
+//! implemented for `flex` only, and a GPU tensor reaching one would hit burn's `unimplemented!`.
 
 pub mod conv;
 pub mod gemm;
@@ -16,20 +17,27 @@ pub mod update;
 use burn::backend::Dispatch;
 use burn::nn::conv::Conv2d;
 use burn::nn::{Linear, PaddingConfig2d};
-use burn::tensor::{DType, Tensor};
+use burn::tensor::{DType, Device, Tensor};
 use conv::{ConvGeom, ConvSpec};
 use ops::{ConvOps, DenseOps, PoolOps};
 
-/// Whether the dense kernels handle this tensor (an `f32` tensor; the CPU backend is the only one).
-fn supported(t: &Tensor<2>) -> bool {
-    t.dtype() == DType::F32
+/// Whether `device` is the CPU backend (`flex`, with or without autodiff), the only one the
+/// kernels of this module are written for. Every caller of a kernel asks first.
+pub fn on_cpu_backend(device: &Device) -> bool {
+    // Device equality compares the hardware and ignores the autodiff wrapper.
+    *device == Device::flex()
+}
+
+/// Whether the kernels handle this tensor: `f32` on the CPU backend.
+fn supported<const D: usize>(t: &Tensor<D>) -> bool {
+    t.dtype() == DType::F32 && on_cpu_backend(&t.device())
 }
 
 /// `x · weight + bias` for `x: [batch, d_in]`, `weight: [d_in, d_out]`, `bias: [d_out]` — burn's
 /// `Linear` layout.
 pub fn linear(x: Tensor<2>, weight: Tensor<2>, bias: Option<Tensor<1>>) -> Tensor<2> {
     match bias {
-        Some(bias) if supported(&x) && supported(&weight) && bias.dtype() == DType::F32 => {
+        Some(bias) if supported(&x) && supported(&weight) && supported(&bias) => {
             Tensor::from_dispatch(<Dispatch as DenseOps>::dense_linear(
                 x.into_dispatch(),
                 weight.into_dispatch(),
@@ -67,7 +75,7 @@ pub fn conv2d_layer(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     };
     let weight = layer.weight.val();
     let fits = ConvGeom::new(x.dims(), weight.dims(), spec).is_some();
-    if layer.groups != 1 || !fits || x.dtype() != DType::F32 || weight.dtype() != DType::F32 {
+    if layer.groups != 1 || !fits || !supported(&x) || !supported(&weight) {
         return layer.forward(x);
     }
     let bias = match &layer.bias {
@@ -86,7 +94,7 @@ pub fn conv2d_layer(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 /// `max_pool2d(x, 2)` (stride 2, no padding) for `x: [batch, channels, h, w]`, with
 /// [`super::kernels::pool`] for `f32`.
 pub fn max_pool2(x: Tensor<4>) -> Tensor<4> {
-    if x.dtype() != DType::F32 {
+    if !supported(&x) {
         return burn::tensor::module::max_pool2d(x, burn::tensor::ops::MaxPoolOptions::new([2, 2]));
     }
     Tensor::from_dispatch(<Dispatch as PoolOps>::max_pool2_nchw(x.into_dispatch()))

@@ -30,9 +30,10 @@ impl PerturbOps for Flex {
 }
 
 /// `base + std · ε` on the inner (non-autodiff) backend; `None` where the kernel does not apply
-/// (a dtype other than `f32`), so that the caller draws ε into a buffer instead.
+/// (a dtype other than `f32`, a device other than the CPU), so that the caller draws ε into a
+/// buffer instead.
 pub fn noisy_copy<const D: usize>(base: Tensor<D>, key: NoiseKey, std: f32) -> Option<Tensor<D>> {
-    (base.dtype() == DType::F32).then(|| {
+    (base.dtype() == DType::F32 && super::on_cpu_backend(&base.device())).then(|| {
         Tensor::from_dispatch(<Dispatch as PerturbOps>::noisy_copy(
             base.into_dispatch(),
             key,

@@ -148,7 +148,9 @@ mod tests {
     /// loss, and one GD step of size η on `w` is one step of size 2η on `(u, v)`.
     #[test]
     fn product_form_is_the_rotated_difference_form() {
-        let device = crate::backend::Backend::default().training_device();
+        let device = crate::backend::Backend::Cpu
+            .training_device()
+            .expect("the CPU backend always opens");
         let (n, d) = (6, 4);
         let x = Tensor::<2>::from_data(
             TensorData::new(

@@ -13,7 +13,9 @@ use burn::tensor::{Device, Tensor, TensorData};
 use nalgebra::DMatrix;
 
 fn device() -> Device {
-    crate::backend::Backend::default().training_device()
+    crate::backend::Backend::Cpu
+        .training_device()
+        .expect("the CPU backend always opens")
 }
 
 /// `rows × cols` Gaussian data, rounded to f32 so that both sides see the same numbers.

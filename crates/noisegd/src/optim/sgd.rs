@@ -51,7 +51,10 @@ impl Optimizer for FusedSgd {
             dampening: self.dampening as f32,
             nesterov: self.nesterov,
         };
-        if tensor.dtype() != DType::F32 || grad.dtype() != DType::F32 {
+        let fused = tensor.dtype() == DType::F32
+            && grad.dtype() == DType::F32
+            && crate::kernels::on_cpu_backend(&tensor.device());
+        if !fused {
             return self.step_with_tensor_ops(rule, tensor, grad, state);
         }
         if self.momentum == 0.0 {
@@ -70,7 +73,7 @@ impl Optimizer for FusedSgd {
 }
 
 impl FusedSgd {
-    /// The same rule with tensor operations, for dtypes the fused kernel does not take.
+    /// The same rule with tensor operations, for dtypes and devices the fused kernel does not take.
     fn step_with_tensor_ops<const D: usize>(
         &self,
         rule: SgdRule,

@@ -294,6 +294,8 @@ pub struct NoiseInjection {
     step: u64,
     /// Steps per epoch (the epoch of step `t` is `t / epoch_length`).
     epoch_length: u64,
+    /// Whether [`NoiseInjection::step`] moves into rayon's pool (see there).
+    in_pool: bool,
 }
 
 impl NoiseInjection {
@@ -311,7 +313,9 @@ impl NoiseInjection {
         if groups.is_empty() {
             return Err(Error::NoParameters);
         }
+        let on_cpu = model.devices().iter().all(crate::kernels::on_cpu_backend);
         Ok(Self {
+            in_pool: on_cpu && groups.numel() >= IN_POOL_MIN_PARAMS,
             noise,
             groups,
             optimizer,
@@ -494,6 +498,10 @@ impl NoiseInjection {
     /// halves start and finish inside the pool instead of each handing work over from the
     /// calling thread and waiting to be woken (MLP 1 batch 128, 2 threads: 3.80–4.12 →
     /// 3.64–3.72 ms per step, alternating runs). Called from inside the pool it runs in place.
+    /// On the GPU it never moves: the pool serves the CPU kernels only, and burn-wgpu 0.22.1
+    /// does not order work submitted from two threads (a step taken on a pool thread left the
+    /// last parameters' updates unseen by the next read on the calling thread:
+    /// `tests/gpu.rs` fails that way without this).
     pub fn step<M: Module, F: FnMut(&M) -> Tensor<1> + Send>(
         &mut self,
         model: M,
@@ -501,7 +509,7 @@ impl NoiseInjection {
     ) -> Result<(M, StepReport)> {
         // A step of a small model is over in microseconds: moving it into the pool and back
         // costs more than it saves (d = 100 diagonal net: 34 → 99 µs), so it runs here.
-        if self.groups.numel() < IN_POOL_MIN_PARAMS {
+        if !self.in_pool {
             return self.step_here(model, loss_fn);
         }
         rayon::scope(|_| self.step_here(model, loss_fn))

@@ -111,7 +111,7 @@ pub fn run(
 ) -> Result<std::path::PathBuf> {
     let l = &config.lasso;
     let d = data.d;
-    let device = config.device.training_device();
+    let device = config.device.training_device()?;
 
     // The explicit problem PGD solves in expectation, solved before training.
     let n_groups = match l.parametrization {

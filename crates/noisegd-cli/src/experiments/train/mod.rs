@@ -17,6 +17,7 @@ use crate::run::RunDir;
 use anyhow::{Context, Result};
 use burn::tensor::{Int, Tensor};
 use measure::Measure;
+use noisegd::backend::Backend;
 use noisegd::checkpoint::Checkpoint;
 use noisegd::data::normalize::ChannelStats;
 use noisegd::data::{TrainingSet, TrainingSetConfig};
@@ -151,7 +152,7 @@ pub fn load_data(config: &RunConfig) -> Result<TrainingSet> {
             batch_size: config.train.batch_size,
             seed: config.seed,
         },
-        &config.device.training_device(),
+        &config.device.training_device()?,
     )
     .context("preparing the data")?;
     Ok(set)
@@ -164,7 +165,11 @@ pub fn run(
     options: RunOptions,
 ) -> Result<PathBuf> {
     let started = std::time::Instant::now();
-    let device = config.device.training_device();
+    let opened = config.device.open()?;
+    if config.device != Backend::Cpu {
+        eprintln!("device: {}", opened.description);
+    }
+    let device = opened.device;
     let model_kind = config.model.name;
     let model = model_kind.build(set.data.shape, set.data.num_classes(), config.seed, &device)?;
     let groups = ParamGroups::of(&model, config.noise.group_by);
@@ -255,6 +260,7 @@ pub fn run(
         "passes_per_step": config.noise.passes_per_step(),
         "batches_per_epoch": set.batches_per_epoch(),
         "seconds": started.elapsed().as_secs_f64(),
+        "device": opened.description,
     });
     // The peer's parameters as the run used them (a key left out takes the recommended value).
     let peer = &config.noise;

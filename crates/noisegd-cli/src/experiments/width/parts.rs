@@ -226,7 +226,7 @@ pub fn grad_variance(
     let mut group_names = vec![String::new(); 2];
     let (s_all, s_layer, st) = stds(c.slope_sigma, 2);
     {
-        let device = config.device.training_device();
+        let device = config.device.training_device()?;
         let xt = Tensor::<2>::from_data(
             TensorData::new(row_major_f32(setup.x), [c.n, c.d0]),
             &device,

@@ -10,12 +10,12 @@
 
 mod common;
 
-use burn::tensor::{Device, Int, Tensor};
-use common::values;
+use burn::tensor::Device;
+use common::{batch, cases, values};
 use noisegd::backend::Backend;
 use noisegd::batchnorm::BatchNormPolicy;
 use noisegd::models::network::ModelKind;
-use noisegd::models::{gaussian, Classifier};
+use noisegd::models::Classifier;
 use noisegd::noise::{NoiseConfig, PolicyKind};
 use noisegd::optim::{BaseOptimizer, OptimConfig};
 use noisegd::step::NoiseInjection;
@@ -37,25 +37,6 @@ fn gpu() -> Option<Device> {
             None
         }
     }
-}
-
-/// The networks, at the sizes of `tests/models.rs` (every tensor far under lavapipe's 128 MiB
-/// buffer limit).
-fn cases() -> Vec<(ModelKind, [usize; 3])> {
-    vec![
-        (ModelKind::Mnist1dMlp, [1, 1, 40]),
-        (ModelKind::Mlp1, [1, 28, 28]),
-        (ModelKind::Lenet, [3, 32, 32]),
-        (ModelKind::WideCnn, [3, 32, 32]),
-        (ModelKind::WideCnnCode, [3, 32, 32]),
-        (ModelKind::Resnet18, [3, 16, 16]),
-    ]
-}
-
-fn batch(input: [usize; 3], n: usize, device: &Device) -> (Tensor<2>, Tensor<1, Int>) {
-    let x = gaussian([n, input.iter().product()], 1.0, 42, 0, device);
-    let y: Vec<i64> = (0..n as i64).map(|i| (i * 7) % 10).collect();
-    (x, Tensor::<1, Int>::from_ints(y.as_slice(), device))
 }
 
 /// The worst tensor: `‖a − b‖ / ‖b‖` over its elements (`‖a − b‖` where `b` is 0), and its

@@ -1,10 +1,13 @@
 //! The classifiers: seeded initialization, a few steps of every noise policy on CPU, and the
 //! BatchNorm running-statistics policies.
 
+mod common;
+
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::nn::{BatchNorm, Linear};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor};
+use common::{batch, cases};
 use noisegd::batchnorm::{BatchNormPolicy, RunningStats};
 use noisegd::models::network::{ModelKind, Network};
 use noisegd::models::{cross_entropy, gaussian, Classifier, SeededInit};
@@ -26,27 +29,6 @@ fn bits<M: Module>(model: &M) -> Vec<Vec<u32>> {
     let mut dump = Dump(vec![]);
     model.visit(&mut dump);
     dump.0
-}
-
-/// The networks under test, at sizes that keep a debug test in seconds: the paper's LeNet and
-/// wide CNN at full CIFAR geometry, ResNet-18 at 16×16 (and at 32×32 in
-/// `resnet18_full_size_steps`), the MLP family at MNIST-1D and small Fashion-MNIST sizes.
-fn cases() -> Vec<(ModelKind, [usize; 3])> {
-    vec![
-        (ModelKind::Mnist1dMlp, [1, 1, 40]),
-        (ModelKind::Mlp1, [1, 28, 28]),
-        (ModelKind::Lenet, [1, 28, 28]),
-        (ModelKind::Lenet, [3, 32, 32]),
-        (ModelKind::WideCnn, [3, 32, 32]),
-        (ModelKind::WideCnnCode, [3, 32, 32]),
-        (ModelKind::Resnet18, [3, 16, 16]),
-    ]
-}
-
-fn batch(input: [usize; 3], n: usize, device: &Device) -> (Tensor<2>, Tensor<1, Int>) {
-    let x = gaussian([n, input.iter().product()], 1.0, 42, 0, device);
-    let y: Vec<i64> = (0..n as i64).map(|i| (i * 7) % 10).collect();
-    (x, Tensor::<1, Int>::from_ints(y.as_slice(), device))
 }
 
 #[test]

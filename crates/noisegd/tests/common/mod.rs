@@ -4,7 +4,9 @@
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Int, Tensor};
+use noisegd::models::gaussian;
 use noisegd::models::mlp::{Mlp, MlpConfig};
+use noisegd::models::network::ModelKind;
 use noisegd::noise::NoiseConfig;
 use noisegd::optim::{BaseOptimizer, OptimConfig};
 use noisegd::step::NoiseInjection;
@@ -111,4 +113,26 @@ pub fn wide() -> (Mlp, Batch) {
     let x = Tensor::<2>::ones([4, 300], &device).mul_scalar(0.01);
     let y = Tensor::<1, Int>::from_ints([0, 2, 1, 2], &device);
     (model, Batch { x, y })
+}
+
+/// The networks under test, at sizes that keep a debug test in seconds: the paper's LeNet and
+/// wide CNN at full CIFAR geometry, ResNet-18 at 16×16 (and at 32×32 in
+/// `resnet18_full_size_steps`), the MLP family at MNIST-1D and small Fashion-MNIST sizes.
+pub fn cases() -> Vec<(ModelKind, [usize; 3])> {
+    vec![
+        (ModelKind::Mnist1dMlp, [1, 1, 40]),
+        (ModelKind::Mlp1, [1, 28, 28]),
+        (ModelKind::Lenet, [1, 28, 28]),
+        (ModelKind::Lenet, [3, 32, 32]),
+        (ModelKind::WideCnn, [3, 32, 32]),
+        (ModelKind::WideCnnCode, [3, 32, 32]),
+        (ModelKind::Resnet18, [3, 16, 16]),
+    ]
+}
+
+/// A seeded batch of `n` images of shape `input` (flattened) with labels 0, 7, 4, 1, ….
+pub fn batch(input: [usize; 3], n: usize, device: &Device) -> (Tensor<2>, Tensor<1, Int>) {
+    let x = gaussian([n, input.iter().product()], 1.0, 42, 0, device);
+    let y: Vec<i64> = (0..n as i64).map(|i| (i * 7) % 10).collect();
+    (x, Tensor::<1, Int>::from_ints(y.as_slice(), device))
 }

@@ -490,6 +490,33 @@ mod tests {
         assert!(out.join("sweep_curve_train_loss.svg").exists());
     }
 
+    /// Runs of two binaries: the older config lacks a key the newer one writes (`data.classes`)
+    /// and carries a `[reference]` table the other does not. Neither splits a group: the
+    /// missing key reads as its default, and the reference is no setting.
+    #[test]
+    fn a_key_an_older_binary_did_not_write_and_the_reference_table_do_not_split_groups() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let metrics = "step,train_loss\n1,1.0\n";
+        let older = "experiment = \"train\"\nseed = 0\n[data]\nname = \"mnist1d\"\n[model]\nname = \"mnist1d_mlp\"\n[noise]\npolicy = \"layer\"\n[reference]\nsource = \"the paper\"\nsetting = { \"data.name\" = \"mnist1d\", \"model.name\" = \"mnist1d_mlp\", \"train.steps\" = 1000 }\ntest_accuracy = { \"policy=layer\" = 0.85 }\n";
+        let newer = |seed: u64| {
+            format!("experiment = \"train\"\nseed = {seed}\n[data]\nname = \"mnist1d\"\nclasses = []\n[model]\nname = \"mnist1d_mlp\"\n[noise]\npolicy = \"layer\"\n")
+        };
+        fake_run(root, "old", older, "{\"test_accuracy\": 0.8}", metrics);
+        fake_run(root, "new", &newer(1), "{\"test_accuracy\": 0.9}", metrics);
+        fake_run(
+            root,
+            "other",
+            &newer(2).replace("\"layer\"", "\"all\""),
+            "{\"test_accuracy\": 0.7}",
+            metrics,
+        );
+        let (runs, _) = find_runs(&[root.to_path_buf()]).unwrap();
+        assert_eq!(varying_keys(&runs), vec!["noise.policy".to_string()]);
+        let groups = group(&runs, &varying_keys(&runs));
+        assert_eq!(groups.len(), 2, "{:?}", groups.keys().collect::<Vec<_>>());
+    }
+
     #[test]
     fn an_empty_directory_is_an_error_that_says_what_is_missing() {
         let tmp = tempfile::tempdir().unwrap();

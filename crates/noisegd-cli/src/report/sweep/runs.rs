@@ -108,6 +108,14 @@ fn read_run(dir: &Path) -> Result<RunRecord> {
     let table: toml::Table = text
         .parse()
         .with_context(|| format!("{} is not valid TOML", config_path.display()))?;
+    // Read through the current config type where it parses, so that a key an older binary did
+    // not write compares as its default instead of as missing (a run of an earlier version
+    // otherwise forms a group of its own).
+    let table = crate::config::RunConfig::parse(&text, &[])
+        .ok()
+        .and_then(|config| toml::Value::try_from(config).ok())
+        .and_then(|value| value.as_table().cloned())
+        .unwrap_or(table);
     let mut params = BTreeMap::new();
     flatten("", &toml::Value::Table(table), &mut params);
     let summary_path = dir.join("summary.json");
@@ -128,11 +136,12 @@ fn read_run(dir: &Path) -> Result<RunRecord> {
 /// A group's identity: the value of every varying key.
 pub type GroupKey = Vec<(String, String)>;
 
-/// Config keys whose values differ between runs, except the seed.
+/// Config keys whose values differ between runs, except the seed and the `[reference]` table (the
+/// published numbers a config carries are no setting of the run).
 pub fn varying_keys(runs: &[RunRecord]) -> Vec<String> {
     let keys: BTreeSet<&String> = runs.iter().flat_map(|r| r.params.keys()).collect();
     keys.into_iter()
-        .filter(|k| k.as_str() != "seed")
+        .filter(|k| k.as_str() != "seed" && !k.starts_with("reference."))
         .filter(|k| {
             let values: BTreeSet<Option<&String>> = runs.iter().map(|r| r.params.get(*k)).collect();
             values.len() > 1

@@ -1,6 +1,6 @@
 //! `device = "gpu"` end to end through the binary (`cargo test --features gpu`): a short train
 //! run on the GPU ends close to the same run on the CPU, and a checkpoint written on one device
-//! resumes on the other. CI runs these on Mesa's lavapipe with `NOISEGD_REQUIRE_GPU=1`; elsewhere
+//! resumes on the other. Run on Mesa's lavapipe with `NOISEGD_REQUIRE_GPU=1` (not yet in CI); elsewhere
 //! they skip, saying so, when no adapter opens.
 #![cfg(feature = "gpu")]
 

@@ -1,7 +1,7 @@
 //! The GPU backend (`cargo test --features gpu`) against the CPU backend: the same step, from the
-//! same weights, on both. Runs on any wgpu adapter; CI runs it on Mesa's lavapipe (a Vulkan
-//! device on the CPU), with `NOISEGD_REQUIRE_GPU=1` so that a missing adapter fails the tests
-//! instead of skipping them.
+//! same weights, on both. Runs on any wgpu adapter, e.g. Mesa's lavapipe (a Vulkan device on
+//! the CPU; README "On a GPU"); with `NOISEGD_REQUIRE_GPU=1` a missing adapter fails the tests
+//! instead of skipping them. Not yet in CI: its build adds ~30 minutes, to be measured first.
 //!
 //! What may differ: the order of f32 sums (matrix products, convolutions, reductions run in
 //! another order on the GPU), so the comparisons are relative to the size of what is compared.

@@ -5,12 +5,18 @@
     python3 bench/compare.py --with-pytorch   # also PyTorch (installed into bench/.venv from PyPI)
     python3 bench/compare.py --quick --cases mlp1   # fewer rounds, only the cases whose name contains 'mlp1'
     python3 bench/compare.py --peers --cases mlp1   # also Anti-PGD, SAM, ASAM, RWP and NSO (noisegd only)
+    python3 bench/compare.py --device gpu --rust-case PATH --python python3   # on a GPU machine
 
 Each case (model, batch, policy) runs in a fresh process: `crates/noisegd/examples/bench_case.rs`
 for noisegd, `bench/peer_pytorch.py` for PyTorch, with the same flags. The two sides alternate,
 round after round, so both see the same machine state; a case's figure is the median over rounds of
 each process's median step time. Peak memory is the process's VmHWM. The table ends with the ratios
 noisegd / PyTorch and each policy's overhead over `none` on the same side. Standard library only.
+
+`--device gpu` runs the GPU cases (the paper's GPU models) with noisegd's wgpu backend and PyTorch
+on CUDA, and adds each process's peak GPU memory as `nvidia-smi` reports it (sampled every 0.2 s:
+the same measure for both sides, CUDA context included). `bench/device_check.sh` runs it on a GPU
+machine from a prebuilt `bench_case` (`--rust-case`) and the system's PyTorch (`--python`).
 """
 import argparse
 import json
@@ -19,6 +25,8 @@ import platform
 import statistics
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +47,15 @@ CASES = [
     ("diag n1000 d10000", ["--model", "diag", "--n", "1000", "--d", "10000"], 10, 100),
 ]
 
+# The GPU experiments' models at the paper's batch sizes (bench/device_check.sh).
+GPU_CASES = [
+    ("mlp1 b128", ["--model", "mlp1", "--batch", "128"], 20, 100),
+    ("mlp1 b1024", ["--model", "mlp1", "--batch", "1024"], 20, 100),
+    ("mlp2 b1024", ["--model", "mlp2", "--batch", "1024"], 10, 40),
+    ("widecnn b128", ["--model", "widecnn", "--batch", "128"], 10, 40),
+    ("resnet18 b128", ["--model", "resnet18", "--batch", "128"], 5, 20),
+]
+
 
 def sh(cmd, **kw):
     print("+", " ".join(str(c) for c in cmd), file=sys.stderr)
@@ -57,12 +74,43 @@ def ensure_pytorch():
     return python
 
 
-def run_case(cmd, env=None):
-    """One process; returns its JSON line as a dict, or an error string."""
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if out.returncode != 0:
-        return {"error": (out.stderr.strip().splitlines() or ["failed"])[-1]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def gpu_memory_mib(pid):
+    """The GPU memory `nvidia-smi` says process `pid` holds now, in MiB (None: not listed)."""
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-compute-apps=pid,used_memory",
+                              "--format=csv,noheader,nounits"], capture_output=True, text=True)
+    except FileNotFoundError:
+        return None
+    for line in out.stdout.splitlines():
+        fields = [f.strip() for f in line.split(",")]
+        if len(fields) == 2 and fields[0] == str(pid) and fields[1].isdigit():
+            return float(fields[1])
+    return None
+
+
+def run_case(cmd, env=None, watch_gpu=False):
+    """One process; returns its JSON line as a dict (with `gpu_peak_mib` when watching the
+    GPU), or an error string."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    peak = []
+    if watch_gpu:
+        def watch():
+            while proc.poll() is None:
+                used = gpu_memory_mib(proc.pid)
+                if used is not None:
+                    peak.append(used)
+                time.sleep(0.2)
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+    stdout, stderr = proc.communicate()
+    if watch_gpu:
+        watcher.join()
+    if proc.returncode != 0:
+        return {"error": (stderr.strip().splitlines() or ["failed"])[-1]}
+    result = json.loads(stdout.strip().splitlines()[-1])
+    if watch_gpu:
+        result["gpu_peak_mib"] = max(peak) if peak else None
+    return result
 
 
 def main():
@@ -76,30 +124,47 @@ def main():
                    help="also time the peer policies " + ", ".join(PEERS) + " (noisegd only)")
     p.add_argument("--noisegd-threads", type=int, default=0,
                    help="RAYON_NUM_THREADS for the noisegd processes (default: all cores)")
+    p.add_argument("--device", default="cpu", choices=["cpu", "gpu"],
+                   help="gpu: the GPU cases, noisegd on its wgpu backend, PyTorch on CUDA")
+    p.add_argument("--rust-case", type=Path,
+                   help="a prebuilt bench_case binary (default: build it with cargo)")
+    p.add_argument("--python", help="this Python's PyTorch for the peer (default: bench/.venv)")
+    p.add_argument("--budget", type=float, default=0,
+                   help="seconds: start no new case after this long (the rest: 'not run')")
     args = p.parse_args()
     rounds = 2 if args.quick else args.rounds
+    gpu = args.device == "gpu"
 
-    sh(["cargo", "build", "--release", "--quiet", "-p", "noisegd", "--example", "bench_case"], cwd=ROOT)
-    python = ensure_pytorch() if args.with_pytorch else None
+    rust_case = args.rust_case
+    if rust_case is None:
+        build = ["cargo", "build", "--release", "--quiet", "-p", "noisegd", "--example", "bench_case"]
+        sh(build + (["--features", "gpu"] if gpu else []), cwd=ROOT)
+        rust_case = RUST_CASE
+    python = None
+    if args.with_pytorch or args.python:
+        python = args.python or ensure_pytorch()
 
-    rows, raw = [], []
-    for name, flags, warmup, steps in CASES:
+    rows, raw, started = [], [], time.monotonic()
+    for name, flags, warmup, steps in GPU_CASES if gpu else CASES:
         if args.cases not in name:
+            continue
+        if args.budget and time.monotonic() - started > args.budget:
+            print(f"{name}: not run (past the --budget of {args.budget:.0f} s)", file=sys.stderr)
             continue
         if args.quick:
             steps = max(4, steps // 4)
         for policy in POLICIES + (PEERS if args.peers else []):
             common = flags + ["--policy", policy, "--warmup", str(warmup), "--steps", str(steps)]
-            sides = {"noisegd": [RUST_CASE] + common}
+            sides = {"noisegd": [rust_case] + common + ["--device", args.device]}
             if python and policy in POLICIES:
-                sides["pytorch"] = [python, PEER] + common
+                sides["pytorch"] = [python, PEER] + common + ["--device", "cuda" if gpu else "cpu"]
             results = {side: [] for side in sides}
             for _ in range(rounds):
                 for side, cmd in sides.items():
                     env = None
                     if side == "noisegd" and args.noisegd_threads:
                         env = dict(os.environ, RAYON_NUM_THREADS=str(args.noisegd_threads))
-                    r = run_case(cmd, env)
+                    r = run_case(cmd, env, watch_gpu=gpu)
                     raw.append({"case": name, "policy": policy, "side": side, **r})
                     results[side].append(r)
             row = {"case": name, "policy": policy,
@@ -109,6 +174,9 @@ def main():
                 if good:
                     row[side] = statistics.median(r["median_ms"] for r in good)
                     row[side + "_mib"] = max(r["peak_mib"] for r in good)
+                    gpu_peaks = [r["gpu_peak_mib"] for r in good if r.get("gpu_peak_mib")]
+                    row[side + "_gpu_mib"] = max(gpu_peaks) if gpu_peaks else None
+                    row[side + "_device"] = good[0].get("device") or good[0].get("gpu")
                 else:
                     row[side + "_error"] = rs[0]["error"]
             rows.append(row)
@@ -118,11 +186,17 @@ def main():
     threads = args.noisegd_threads or os.cpu_count()
     print(f"\nMachine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
           f"noisegd on {threads} thread(s); "
-          f"median over {rounds} alternating rounds of per-process medians.\n")
-    head = "| case | policy | passes | noisegd ms | overhead | peak MiB |"
+          f"median over {rounds} alternating rounds of per-process medians.")
+    for side in ("noisegd", "pytorch"):
+        device = next((r[side + "_device"] for r in rows if r.get(side + "_device")), None)
+        if device:
+            print(f"{side} device: {device}")
+    print()
+    mem = "GPU MiB" if gpu else "peak MiB"
+    head = f"| case | policy | passes | noisegd ms | overhead | {mem} |"
     rule = "|---|---|---:|---:|---:|---:|"
     if python:
-        head += " PyTorch ms | overhead | peak MiB | noisegd / PyTorch |"
+        head += f" PyTorch ms | overhead | {mem} | noisegd / PyTorch |"
         rule += "---:|---:|---:|---:|"
     print(head)
     print(rule)
@@ -136,7 +210,9 @@ def main():
                 return f"n/a ({row.get(side + '_error', 'not run')}) | | |"
             over = (f"{(row[side] / base[side] - 1) * 100:+.1f} %"
                     if base.get(side) and row["policy"] != "none" else "")
-            return f"{row[side]:.3f} | {over} | {row[side + '_mib']:.0f} |"
+            memory = row[side + "_gpu_mib"] if gpu else row[side + "_mib"]
+            memory = f"{memory:.0f}" if memory is not None else "n/a"
+            return f"{row[side]:.3f} | {over} | {memory} |"
 
         line = f"| {row['case']} | {row['policy']} | {row['passes']} | {cell('noisegd')}"
         if python:

@@ -6,6 +6,7 @@ shared/reference/paper.md §1.6): keep references to the clean tensors, replace 
 `p.data` by `p.data + noise`, take the loss and its gradient at the perturbed point, put the clean
 tensors back, and let SGD (momentum 0.9, lr 5e-3) step. `all` adds N(0, (σ/√M)²) to every tensor
 (M = number of parameter tensors), `layer` adds N(0, σ²) to tensor `iter % M` (cyclic), σ = 0.05.
+`--device cuda` runs it on the GPU, as the official code does.
 It takes the same flags as the Rust case and prints the same JSON line, so bench/compare.py can
 put them side by side. Written for noisegd; the models follow the official `models.py`.
 """
@@ -35,6 +36,59 @@ class MNISTNet1(nn.Module):
         x = F.relu(self.fc2(x))
         x = F.relu(self.fc3(x))
         return F.log_softmax(self.fc4(x), dim=1)
+
+
+class MLP(nn.Module):
+    """The official MNISTNet2/3 (and the paper's MLP 4): ReLU layers of the given widths,
+    log-softmax output as MNISTNet1."""
+
+    def __init__(self, widths):
+        super().__init__()
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
+
+    def forward(self, x):
+        for layer in self.layers[:-1]:
+            x = F.relu(layer(x))
+        return F.log_softmax(self.layers[-1](x), dim=1)
+
+
+class BasicBlock(nn.Module):
+    """kuangliu/pytorch-cifar's BasicBlock, as the official code imports it."""
+
+    def __init__(self, inp, out, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inp, out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out)
+        self.conv2 = nn.Conv2d(out, out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or inp != out:
+            self.shortcut = nn.Sequential(nn.Conv2d(inp, out, 1, stride, bias=False), nn.BatchNorm2d(out))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.shortcut(x))
+
+
+class ResNet18(nn.Module):
+    """kuangliu/pytorch-cifar's ResNet18 (3x3 stem, no max-pool), 11,173,962 parameters in 62
+    tensors on CIFAR-10: the official code's Fig. 6 model, and noisegd's `resnet18`."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        blocks, inp = [], 64
+        for out, stride in [(64, 1), (128, 2), (256, 2), (512, 2)]:
+            blocks += [BasicBlock(inp, out, stride), BasicBlock(out, out, 1)]
+            inp = out
+        self.blocks = nn.Sequential(*blocks)
+        self.linear = nn.Linear(512, 10)
+
+    def forward(self, x):
+        out = self.blocks(F.relu(self.bn1(self.conv1(x))))
+        return self.linear(F.avg_pool2d(out, 4).flatten(1))
 
 
 class LeNet(nn.Module):
@@ -98,12 +152,21 @@ def build(args):
         y = torch.arange(b) % 10
         model = MNISTNet1()
         return f"mlp1 batch {b}", model, lambda: F.cross_entropy(model(x), y)
-    if args.model in ("lenet", "widecnn", "widecnn_paper"):
+    if args.model in ("mlp2", "mlp3", "mlp4"):
+        b = args.batch
+        x = pseudo_data(b * 784).reshape(b, 784)
+        y = torch.arange(b) % 10
+        hidden = {"mlp2": [5000] * 3, "mlp3": [1000] * 5, "mlp4": [5000] * 5}[args.model]
+        model = MLP([784] + hidden + [10])
+        return f"{args.model} batch {b}", model, lambda: F.cross_entropy(model(x), y)
+    if args.model in ("lenet", "widecnn", "widecnn_paper", "resnet18"):
         b = args.batch
         x = pseudo_data(b * 3 * 32 * 32).reshape(b, 3, 32, 32)
         y = torch.arange(b) % 10
         if args.model == "lenet":
             model = LeNet()
+        elif args.model == "resnet18":
+            model = ResNet18()
         elif args.model == "widecnn":
             model = WideCNN([32, 128, 128, 128])
         else:
@@ -117,7 +180,7 @@ def build(args):
         y = pseudo_data(n)
         model = DiagonalNet(d)
         return f"diag n {n} d {d}", model, lambda: ((model(x) - y) ** 2).sum() / (2 * n)
-    raise SystemExit(f"peer_pytorch: --model: expected mlp1, lenet, widecnn, widecnn_paper or diag, found {args.model!r}")
+    raise SystemExit(f"peer_pytorch: --model: expected mlp1|mlp2|mlp3|mlp4|lenet|widecnn|widecnn_paper|resnet18|diag, found {args.model!r}")
 
 
 def peak_rss_mib():
@@ -139,10 +202,21 @@ def main():
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--sigma", type=float, default=0.05)
     p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: PyTorch's default)")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                   help="cuda: the model, the data and the noise on the GPU (as noisegd's --device gpu)")
     args = p.parse_args()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    # Every tensor and module below is created on the device (PyTorch >= 2.0).
+    torch.set_default_device(args.device)
+    cuda = args.device == "cuda"
+
+    def sync():
+        # CUDA runs asynchronously: a step's time is known once its kernels have finished
+        # (noisegd reads each step's loss back, which waits for them too).
+        if cuda:
+            torch.cuda.synchronize()
 
     label, model, loss_fn = build(args)
     params = list(model.parameters())
@@ -150,6 +224,7 @@ def main():
     opt = torch.optim.SGD(params, lr=5e-3, momentum=0.9)
     times = []
     for it in range(args.warmup + args.steps):
+        sync()
         t = time.perf_counter()
         opt.zero_grad()
         if args.policy != "none":
@@ -165,6 +240,7 @@ def main():
             for q, s in zip(params, saved):
                 q.data = s
         opt.step()
+        sync()
         if it >= args.warmup:
             times.append((time.perf_counter() - t) * 1e3)
     times.sort()
@@ -176,7 +252,9 @@ def main():
         "impl": "pytorch", "case": label, "policy": args.policy,
         "median_ms": round(q(0.5), 4), "p25_ms": round(q(0.25), 4), "p75_ms": round(q(0.75), 4),
         "steps": len(times), "peak_mib": round(peak_rss_mib(), 1), "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
+        "threads": torch.get_num_threads(), "device": args.device,
+        "gpu": torch.cuda.get_device_name() if cuda else None,
+        "gpu_peak_allocated_mib": round(torch.cuda.max_memory_allocated() / 2**20, 1) if cuda else None,
     }))
 
 

@@ -8,7 +8,11 @@
 //! ```text
 //! cargo run --release -p noisegd --example bench_case -- --model mlp1 --batch 128 --policy all
 //! cargo run --release -p noisegd --example bench_case -- --model diag --n 1000 --d 10000 --policy layer
+//! cargo run --release -p noisegd --features gpu --example bench_case -- --device gpu --model resnet18
 //! ```
+//!
+//! On the GPU (`--device gpu`) a step's time includes its loss read back to the host, which waits
+//! for the step's work to finish; the line names the adapter.
 //!
 //! Every case steps SGD with momentum 0.9 and lr 5e-3 (the paper's MLP setting) from the clean
 //! weights; `all` uses std σ/√M per weight, `layer` std σ on one group chosen cyclically as the
@@ -17,7 +21,8 @@
 //! takes. Inputs are deterministic pseudo-data: the timing does not depend on the values.
 
 use burn::module::Module;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Int, Tensor, TensorData};
+use noisegd::backend::Backend;
 use noisegd::models::diagonal::DiagonalNet;
 use noisegd::models::mlp::{Mlp, MlpConfig};
 use noisegd::models::network::{ModelKind, Network};
@@ -36,6 +41,7 @@ struct Args {
     warmup: usize,
     steps: usize,
     sigma: f64,
+    device: Backend,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -48,6 +54,7 @@ fn parse_args() -> Result<Args, String> {
         warmup: 10,
         steps: 50,
         sigma: 0.05,
+        device: Backend::Cpu,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -80,9 +87,10 @@ fn parse_args() -> Result<Args, String> {
                     .parse()
                     .map_err(|_| format!("--sigma: expected a number, found {value:?}"))?
             }
+            "--device" => args.device = Backend::parse(&value).map_err(|e| e.to_string())?,
             other => {
                 return Err(format!(
-                    "unknown flag {other}; expected --model mlp1|mlp2|mlp3|mlp4|lenet|widecnn|widecnn_paper|resnet18|diag, --policy, --batch, --n, --d, --warmup, --steps, --sigma"
+                    "unknown flag {other}; expected --model mlp1|mlp2|mlp3|mlp4|lenet|widecnn|widecnn_paper|resnet18|diag, --policy, --batch, --n, --d, --warmup, --steps, --sigma, --device cpu|gpu"
                 ))
             }
         }
@@ -160,7 +168,13 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let device = Device::flex().autodiff();
+    let (device, adapter) = match args.device.open() {
+        Ok(opened) => (opened.device, opened.description),
+        Err(e) => {
+            eprintln!("bench_case: {e}");
+            std::process::exit(2);
+        }
+    };
     let (label, mut times) = match args.model.as_str() {
         "mlp1" | "mlp2" | "mlp3" | "mlp4" => {
             let b = args.batch;
@@ -221,12 +235,13 @@ fn main() {
     times.sort_by(f64::total_cmp);
     let peak = peak_rss_mib().map_or("null".to_string(), |m| format!("{m:.1}"));
     println!(
-        "{{\"impl\": \"noisegd\", \"case\": \"{label}\", \"policy\": \"{}\", \"passes\": {}, \"median_ms\": {:.4}, \"p25_ms\": {:.4}, \"p75_ms\": {:.4}, \"steps\": {}, \"peak_mib\": {peak}}}",
+        "{{\"impl\": \"noisegd\", \"case\": \"{label}\", \"policy\": \"{}\", \"passes\": {}, \"median_ms\": {:.4}, \"p25_ms\": {:.4}, \"p75_ms\": {:.4}, \"steps\": {}, \"peak_mib\": {peak}, \"device\": {:?}}}",
         args.policy,
         bench_noise(&args).passes_per_step(),
         quantile(&times, 0.5),
         quantile(&times, 0.25),
         quantile(&times, 0.75),
         times.len(),
+        adapter,
     );
 }

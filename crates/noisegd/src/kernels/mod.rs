@@ -9,6 +9,8 @@
 
 pub mod conv;
 pub mod gemm;
+#[cfg(feature = "gpu")]
+pub mod gpu_noise;
 mod ops;
 pub mod perturb;
 pub mod pool;

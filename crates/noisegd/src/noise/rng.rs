@@ -152,6 +152,14 @@ impl Stream {
     }
 }
 
+/// The Philox key and fixed counter words `[k0, k1, c2, c3]` of the f32 normals of `key`: what a
+/// device kernel needs to draw the same numbers as [`normal_at`] (block `b` is the counter
+/// `(b low, b high, c2, c3)`, element `i` of the stream comes from block `16·(i >> 6) + (i & 15)`).
+pub fn f32_philox_inputs(key: NoiseKey) -> [u32; 4] {
+    let s = Stream::new(key, DOMAIN_F32);
+    [s.k0, s.k1, s.c2, s.c3]
+}
+
 #[inline(always)]
 fn philox_round(c: [u32; 4], k0: u32, k1: u32) -> [u32; 4] {
     let p0 = M0 * c[0] as u64;

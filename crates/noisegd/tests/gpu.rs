@@ -12,13 +12,13 @@
 mod common;
 
 use burn::tensor::Device;
-use common::{batch, cases, values};
 use burn::tensor::{Tensor, TensorData};
+use common::{batch, cases, values};
 use noisegd::backend::Backend;
 use noisegd::batchnorm::BatchNormPolicy;
+use noisegd::kernels::perturb::noisy_copy;
 use noisegd::models::network::ModelKind;
 use noisegd::models::Classifier;
-use noisegd::kernels::perturb::noisy_copy;
 use noisegd::noise::rng::{fill_normal, NoiseKey};
 use noisegd::noise::{NoiseConfig, PolicyKind};
 use noisegd::optim::{BaseOptimizer, OptimConfig};
@@ -241,5 +241,8 @@ fn the_gpu_draws_the_cpu_noise() {
     );
     // Measured on lavapipe: 87 % of the values equal, the noise at most 3 ulps apart, the sums
     // within 3 ulps of the noise plus 1 of the sum (README "On a GPU").
-    assert!(worst_excess <= 1.0, "{worst_excess} of the allowed difference");
+    assert!(
+        worst_excess <= 1.0,
+        "{worst_excess} of the allowed difference"
+    );
 }

@@ -17,15 +17,20 @@ use noisegd::models::network::Network;
 use noisegd::models::{accuracy, cross_entropy, Classifier};
 use noisegd::train::{num, Hooks, StepDone};
 
-/// Examples per forward pass when evaluating (bounds the memory of an evaluation).
-const EVAL_CHUNK: usize = 1000;
 /// Keys the Hutchinson probes and the regularizer's draws apart from the training noise.
 const HESSIAN_SEED_OFFSET: u64 = 0x4845_5353;
 const REGULARIZER_SEED_OFFSET: u64 = 0x5245_4755;
 
 /// Mean loss and accuracy of `model` on `split` (the first `limit` examples; all when 0), in
-/// chunks, without recording a graph, BatchNorm normalizing with its running statistics.
-fn evaluate(model: &Network, split: &Split, limit: usize, device: &Device) -> (f64, f64) {
+/// chunks of `chunk` examples (bounding the memory of an evaluation), without recording a graph,
+/// BatchNorm normalizing with its running statistics.
+fn evaluate(
+    model: &Network,
+    split: &Split,
+    limit: usize,
+    chunk: usize,
+    device: &Device,
+) -> (f64, f64) {
     let n = if limit == 0 {
         split.len()
     } else {
@@ -34,8 +39,8 @@ fn evaluate(model: &Network, split: &Split, limit: usize, device: &Device) -> (f
     let net = inference_mode(model.valid());
     let mut loss_sum = 0.0;
     let mut correct = 0;
-    for start in (0..n).step_by(EVAL_CHUNK) {
-        let idx: Vec<usize> = (start..(start + EVAL_CHUNK).min(n)).collect();
+    for start in (0..n).step_by(chunk) {
+        let idx: Vec<usize> = (start..(start + chunk).min(n)).collect();
         let (x, y) = split.batch_2d(&idx, device);
         let logits = net.logits(x);
         correct += noisegd::models::correct_count(logits.clone(), y.clone());
@@ -61,8 +66,10 @@ impl Hooks<Network> for Measure<'_> {
     fn log(&mut self, at: &StepDone, model: &Network) -> Result<Vec<String>> {
         let (config, e, done, report) = (self.config, &self.config.eval, at.done, at.report);
         let steps = config.train.steps;
-        let (train_loss, train_acc) = evaluate(model, &self.set.train, 0, self.device);
-        let (test_loss, test_acc) = evaluate(model, &self.set.test, e.test_subset, self.device);
+        let chunk = super::device_failure::eval_chunk(config.device);
+        let (train_loss, train_acc) = evaluate(model, &self.set.train, 0, chunk, self.device);
+        let (test_loss, test_acc) =
+            evaluate(model, &self.set.test, e.test_subset, chunk, self.device);
         let norms = param_norms(model);
         let probe_loss = |m: &Network| {
             let (x, y) = self

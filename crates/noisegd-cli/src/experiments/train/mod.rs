@@ -7,6 +7,7 @@
 //! gradients, on a stated subset of the training set) and the explicit regularizer the noise adds,
 //! estimated from antithetic loss differences `(L(w+ε) + L(w−ε) − 2L(w))/2`.
 
+mod device_failure;
 mod measure;
 mod report;
 
@@ -203,24 +204,28 @@ pub fn run(
     };
     let bar = super::progress(steps, "train", options);
     interrupt::stop_cleanly();
-    let outcome = Driver::new(steps, config.train.log_every)
-        .checkpoint_to(&checkpoint_path, config.train.checkpoint_every)
-        .stop_when(interrupt::requested)
-        .on_progress(|done| bar.set_position(done))
-        .resume_from(resumed.as_ref())
-        .run(
-            model,
-            Method {
-                noise: config.noise.clone(),
-                optimizer: BaseOptimizer::new(&config.optim, steps)?,
-                seed: config.seed,
-            },
-            &mut set.batches(),
-            |m: &Network, (x, y): &(Tensor<2>, Tensor<1, Int>)| m.loss(x.clone(), y.clone()),
-            &mut measure,
-            &mut metrics,
-        )?;
+    let optimizer = BaseOptimizer::new(&config.optim, steps)?;
+    let outcome = device_failure::on_the_device(config, dir, CHECKPOINT, || {
+        Driver::new(steps, config.train.log_every)
+            .checkpoint_to(&checkpoint_path, config.train.checkpoint_every)
+            .stop_when(interrupt::requested)
+            .on_progress(|done| bar.set_position(done))
+            .resume_from(resumed.as_ref())
+            .run(
+                model,
+                Method {
+                    noise: config.noise.clone(),
+                    optimizer,
+                    seed: config.seed,
+                },
+                &mut set.batches(),
+                |m: &Network, (x, y): &(Tensor<2>, Tensor<1, Int>)| m.loss(x.clone(), y.clone()),
+                &mut measure,
+                &mut metrics,
+            )
+    });
     bar.finish_and_clear();
+    let outcome = outcome?;
     let diverged = match outcome {
         Outcome::Finished(_) => None,
         Outcome::Diverged { step, error } => Some((step, error.to_string())),

@@ -110,6 +110,20 @@ pub fn hessian_trace<M: Module, F: FnMut(&M) -> Tensor<1>>(
     mut loss_fn: F,
     config: &HutchinsonConfig,
 ) -> Result<Estimate> {
+    hessian_trace_in_parts(model, &[1.0], |m, _| loss_fn(m), config)
+}
+
+/// [`hessian_trace`] of a loss that is the weighted mean `Σᵢ wᵢ Lᵢ` of parts (`weights[i]` = wᵢ,
+/// `loss_of_part(m, i)` = Lᵢ), one part's backward pass at a time: e.g. a mean over a large probe
+/// set taken in chunks (wᵢ = nᵢ/n), whose one-pass graph would not fit a GPU's memory. `vᵀHv` is
+/// linear in the loss, so the estimate is that of the whole loss (BatchNorm in inference mode,
+/// whose output does not depend on the batch); one part of weight 1 is `hessian_trace` exactly.
+pub fn hessian_trace_in_parts<M: Module, F: FnMut(&M, usize) -> Tensor<1>>(
+    model: &M,
+    weights: &[f64],
+    mut loss_of_part: F,
+    config: &HutchinsonConfig,
+) -> Result<Estimate> {
     config.validate()?;
     let groups = ParamGroups::of(model, GroupBy::Tensor);
     if groups.is_empty() {
@@ -120,9 +134,18 @@ pub fn hessian_trace<M: Module, F: FnMut(&M) -> Tensor<1>>(
     let mut samples = Vec::with_capacity(config.probes);
     for p in 0..config.probes {
         let v = rademacher_probe(&groups, config.seed, p as u64);
-        let (_, g_plus) = loss_and_grads(&displace(model, v.clone(), h), &mut loss_fn);
-        let (_, g_minus) = loss_and_grads(&displace(model, v.clone(), -h), &mut loss_fn);
-        samples.push(directional_difference(model, &v, &g_plus, &g_minus) / (2.0 * config.step));
+        let (plus, minus) = (
+            displace(model, v.clone(), h),
+            displace(model, v.clone(), -h),
+        );
+        let mut sample = 0.0;
+        for (part, weight) in weights.iter().enumerate() {
+            let mut loss = |m: &M| loss_of_part(m, part);
+            let (_, g_plus) = loss_and_grads(&plus, &mut loss);
+            let (_, g_minus) = loss_and_grads(&minus, &mut loss);
+            sample += weight * directional_difference(model, &v, &g_plus, &g_minus);
+        }
+        samples.push(sample / (2.0 * config.step));
     }
     stats.restore(model);
     Ok(Estimate::from_samples(samples))
@@ -351,6 +374,45 @@ mod tests {
             est.mean,
             est.std_err
         );
+    }
+
+    #[test]
+    fn a_trace_taken_in_parts_is_the_trace_of_the_whole() {
+        let device = Device::flex().autodiff();
+        let mut init = crate::models::SeededInit::new(11, &device);
+        let model = TanhNet {
+            fc1: init.linear(4, 6),
+            fc2: init.linear(6, 3),
+        };
+        let (x, y) = tiny_batch(&device);
+        let rows = |m: &TanhNet, from: usize, to: usize| {
+            let h = burn::tensor::activation::tanh(m.fc1.forward(x.clone().slice(from..to)));
+            crate::models::cross_entropy(m.fc2.forward(h), y.clone().slice(from..to))
+        };
+        let config = HutchinsonConfig::new(20, 4);
+        let whole = hessian_trace(&model, |m| rows(m, 0, 16), &config).unwrap();
+        // 16 rows as 10 + 6: weights 10/16 and 6/16.
+        let parts = hessian_trace_in_parts(
+            &model,
+            &[10.0 / 16.0, 6.0 / 16.0],
+            |m, part| {
+                if part == 0 {
+                    rows(m, 0, 10)
+                } else {
+                    rows(m, 10, 16)
+                }
+            },
+            &config,
+        )
+        .unwrap();
+        // The same probes: only the f32 sums of the loss and the gradients are split.
+        assert!(
+            (parts.mean - whole.mean).abs() < 1e-3 * whole.mean.abs(),
+            "{} vs {}",
+            parts.mean,
+            whole.mean
+        );
+        assert_ne!(parts.mean, 0.0);
     }
 
     #[test]

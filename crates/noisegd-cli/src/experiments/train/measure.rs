@@ -10,7 +10,7 @@ use burn::tensor::{Device, Int, Tensor};
 use noisegd::batchnorm::inference_mode;
 use noisegd::data::dataset::Split;
 use noisegd::data::TrainingSet;
-use noisegd::diagnostics::hessian::{hessian_trace, HutchinsonConfig};
+use noisegd::diagnostics::hessian::{hessian_trace_in_parts, HutchinsonConfig};
 use noisegd::diagnostics::norms::param_norms;
 use noisegd::diagnostics::regularizer::regularizer_estimate;
 use noisegd::models::network::Network;
@@ -55,9 +55,9 @@ pub struct Measure<'a> {
     pub config: &'a RunConfig,
     pub set: &'a TrainingSet,
     pub device: &'a Device,
-    /// The training examples the Hessian trace and the regularizer are estimated on (none when
-    /// `eval.hessian_subset` is 0).
-    pub probe: Option<(Tensor<2>, Tensor<1, Int>)>,
+    /// The training examples the Hessian trace and the regularizer are estimated on, in chunks
+    /// (one on the CPU; see `device_failure::probe_chunk`), none when `eval.hessian_subset` is 0.
+    pub probe: Vec<(Tensor<2>, Tensor<1, Int>)>,
 }
 
 impl Hooks<Network> for Measure<'_> {
@@ -71,19 +71,30 @@ impl Hooks<Network> for Measure<'_> {
         let (test_loss, test_acc) =
             evaluate(model, &self.set.test, e.test_subset, chunk, self.device);
         let norms = param_norms(model);
-        let probe_loss = |m: &Network| {
-            let (x, y) = self
-                .probe
-                .clone()
-                .expect("estimates run on a non-empty probe set");
+        // Each chunk's share of the probe set: the probe loss is Σ wᵢ Lᵢ.
+        let total: usize = self.probe.iter().map(|(_, y)| y.dims()[0]).sum();
+        let weights: Vec<f64> = (self.probe.iter())
+            .map(|(_, y)| y.dims()[0] as f64 / total as f64)
+            .collect();
+        let chunk_loss = |m: &Network, i: usize| {
+            let (x, y) = self.probe[i].clone();
             m.loss(x, y)
         };
-        let due =
-            |every: u64| every > 0 && (done % every == 0 || done == steps) && self.probe.is_some();
+        let probe_loss = |m: &Network| match self.probe.len() {
+            1 => chunk_loss(m, 0),
+            n => (0..n)
+                .map(|i| chunk_loss(m, i).mul_scalar(weights[i]))
+                .reduce(|a, b| a + b)
+                .expect("estimates run on a non-empty probe set"),
+        };
+        let due = |every: u64| {
+            every > 0 && (done % every == 0 || done == steps) && !self.probe.is_empty()
+        };
         let (trace, trace_se) = if due(e.hessian_every) {
-            let est = hessian_trace(
+            let est = hessian_trace_in_parts(
                 &inference_mode(model.clone()),
-                probe_loss,
+                &weights,
+                chunk_loss,
                 &HutchinsonConfig {
                     step: e.hessian_step,
                     ..HutchinsonConfig::new(

@@ -196,11 +196,15 @@ pub fn run(
         None => MetricsCsv::create(&metrics_path, &COLUMNS)?,
     };
     let probe: Vec<usize> = (0..config.eval.hessian_subset.min(set.train.len())).collect();
+    let probe_chunk = device_failure::probe_chunk(config.device);
     let mut measure = Measure {
         config,
         set: &set,
         device: &device,
-        probe: (!probe.is_empty()).then(|| set.train.batch_2d(&probe, &device)),
+        probe: probe
+            .chunks(probe_chunk)
+            .map(|rows| set.train.batch_2d(rows, &device))
+            .collect(),
     };
     let bar = super::progress(steps, "train", options);
     interrupt::stop_cleanly();

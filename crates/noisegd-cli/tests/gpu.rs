@@ -81,6 +81,32 @@ fn run_ok(cfg: &Path, out: &Path, extra: &[&str]) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
 
+/// Starts the run of `cfg` on `device` into `dir` and kills it as soon as its first checkpoint
+/// is written, as an interruption would.
+fn stop_after_first_checkpoint(cfg: &Path, dir: &Path, device: &str) {
+    let mut child = Command::new(EXE)
+        .args(["run", cfg.to_str().unwrap(), "--quiet", "--device", device])
+        .args(["--out", dir.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !dir.join("checkpoint.bin").exists() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{device}: ended before a checkpoint"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "{device}: no checkpoint"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 fn summary(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
 }
@@ -173,27 +199,7 @@ test_subset = 100
     )
     .unwrap();
     let dir = tmp.path().join("oom");
-    let mut child = Command::new(EXE)
-        .args(["run", cfg.to_str().unwrap(), "--quiet", "--out"])
-        .arg(&dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while !dir.join("checkpoint.bin").exists() {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "ended before a checkpoint"
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(300),
-            "no checkpoint"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    stop_after_first_checkpoint(&cfg, &dir, "cpu");
     let resume = |device: &str| {
         output(&[
             "run",
@@ -241,27 +247,7 @@ fn a_checkpoint_from_one_device_resumes_on_the_other() {
     let straight = summary(&tmp.path().join("straight"));
     for (first, then) in [("cpu", "gpu"), ("gpu", "cpu")] {
         let dir = tmp.path().join(format!("{first}-{then}"));
-        let mut child = Command::new(EXE)
-            .args(["run", cfg.to_str().unwrap(), "--quiet", "--device", first])
-            .args(["--out", dir.to_str().unwrap()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        while !dir.join("checkpoint.bin").exists() {
-            assert!(
-                child.try_wait().unwrap().is_none(),
-                "{first}: ended before a checkpoint"
-            );
-            assert!(
-                started.elapsed() < Duration::from_secs(300),
-                "{first}: no checkpoint"
-            );
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        child.kill().unwrap();
-        child.wait().unwrap();
+        stop_after_first_checkpoint(&cfg, &dir, first);
         let o = output(&[
             "run",
             "--quiet",

@@ -341,6 +341,15 @@ mod tests {
         fc2: burn::nn::Linear,
     }
 
+    /// A 4-6-3 tanh network with seeded weights.
+    fn tiny_tanh_net(device: &Device) -> TanhNet {
+        let mut init = crate::models::SeededInit::new(11, device);
+        TanhNet {
+            fc1: init.linear(4, 6),
+            fc2: init.linear(6, 3),
+        }
+    }
+
     fn tiny_batch(device: &Device) -> (Tensor<2>, Tensor<1, Int>) {
         let x = crate::models::gaussian([16, 4], 1.0, 2, 0, device);
         let y: Vec<i64> = (0..16).map(|i| i % 3).collect();
@@ -350,11 +359,7 @@ mod tests {
     #[test]
     fn trace_of_a_tiny_smooth_network_matches_coordinate_finite_differences() {
         let device = Device::flex().autodiff();
-        let mut init = crate::models::SeededInit::new(11, &device);
-        let model = TanhNet {
-            fc1: init.linear(4, 6),
-            fc2: init.linear(6, 3),
-        };
+        let model = tiny_tanh_net(&device);
         let (x, y) = tiny_batch(&device);
         let loss = |m: &TanhNet| {
             let h = burn::tensor::activation::tanh(m.fc1.forward(x.clone()));
@@ -379,11 +384,7 @@ mod tests {
     #[test]
     fn a_trace_taken_in_parts_is_the_trace_of_the_whole() {
         let device = Device::flex().autodiff();
-        let mut init = crate::models::SeededInit::new(11, &device);
-        let model = TanhNet {
-            fc1: init.linear(4, 6),
-            fc2: init.linear(6, 3),
-        };
+        let model = tiny_tanh_net(&device);
         let (x, y) = tiny_batch(&device);
         let rows = |m: &TanhNet, from: usize, to: usize| {
             let h = burn::tensor::activation::tanh(m.fc1.forward(x.clone().slice(from..to)));

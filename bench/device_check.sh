@@ -54,7 +54,8 @@ elapsed
 # The sizes: the real check, or the dry run's toy ones.
 if [ "${SMOKE:-0}" = 1 ]; then
   compare=(--quick --cases "mlp1 b128" --rounds 1)
-  resnet=(--set train.batch_size=16 --set train.log_every=2 --set eval.hessian_subset=64)
+  resnet=(--set train.batch_size=16 --set train.log_every=2 --set eval.hessian_subset=64
+    --set data.subset=256 --set eval.test_subset=64)
   gpu_steps=4 cpu_steps=2 mlp_steps=20
 else
   compare=(--rounds 2 --budget 200)
@@ -65,7 +66,7 @@ fi
 echo "== 2. step times"
 python=python3
 python3 -c 'import torch' 2>/dev/null || python=""
-timeout 330 python3 "$root/bench/compare.py" --device gpu --rust-case "$work/bench_case" \
+timeout -k 20 330 python3 "$root/bench/compare.py" --device gpu --rust-case "$work/bench_case" \
   ${python:+--python $python} "${compare[@]}" --json "$out/compare.json" | tee "$out/compare.md"
 elapsed
 
@@ -74,10 +75,10 @@ runs=$work/runs
 rm -rf "$runs"
 fig6=(--set data.name=image_folder --set data.dir="$work/cifar10-small" --set train.checkpoint_every=100
   --set eval.hessian_every=$gpu_steps --set eval.hessian_probes=2 --set eval.hessian_subset=500 "${resnet[@]}")
-timeout 240 "$bin" -q run "$root/configs/fig6_resnet18_cifar10.toml" "${fig6[@]}" \
+timeout -k 20 240 "$bin" -q run "$root/configs/fig6_resnet18_cifar10.toml" "${fig6[@]}" \
   --set train.steps=$gpu_steps --device gpu --out "$runs/resnet18_gpu"
 elapsed
-timeout 120 "$bin" -q run "$root/configs/fig6_resnet18_cifar10.toml" "${fig6[@]}" \
+timeout -k 20 120 "$bin" -q run "$root/configs/fig6_resnet18_cifar10.toml" "${fig6[@]}" \
   --set train.steps=$cpu_steps --set eval.hessian_every=0 --device cpu --out "$runs/resnet18_cpu"
 elapsed
 
@@ -85,7 +86,7 @@ echo "== 4. MLP 1, Fashion-MNIST (compiled-in subset)"
 mlp=(--set data.name=fashion_mnist_embedded --set data.subset=1024 --set train.steps=$mlp_steps
   --set train.log_every=$((mlp_steps / 4)) --set eval.hessian_every=$mlp_steps --set eval.hessian_subset=1024)
 for device in gpu cpu; do
-  timeout 120 "$bin" -q run "$root/configs/fmnist_mlp1.toml" "${mlp[@]}" --device $device \
+  timeout -k 20 120 "$bin" -q run "$root/configs/fmnist_mlp1.toml" "${mlp[@]}" --device $device \
     --out "$runs/mlp1_$device"
 done
 elapsed

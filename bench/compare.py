@@ -47,13 +47,14 @@ CASES = [
     ("diag n1000 d10000", ["--model", "diag", "--n", "1000", "--d", "10000"], 10, 100),
 ]
 
-# The GPU experiments' models at the paper's batch sizes (bench/device_check.sh).
+# The GPU experiments' models at the paper's batch sizes (bench/device_check.sh), the costliest
+# first: they are what a GPU is for, and what a --budget must not leave out.
 GPU_CASES = [
-    ("mlp1 b128", ["--model", "mlp1", "--batch", "128"], 20, 100),
-    ("mlp1 b1024", ["--model", "mlp1", "--batch", "1024"], 20, 100),
-    ("mlp2 b1024", ["--model", "mlp2", "--batch", "1024"], 10, 40),
-    ("widecnn b128", ["--model", "widecnn", "--batch", "128"], 10, 40),
     ("resnet18 b128", ["--model", "resnet18", "--batch", "128"], 5, 20),
+    ("widecnn b128", ["--model", "widecnn", "--batch", "128"], 10, 40),
+    ("mlp2 b1024", ["--model", "mlp2", "--batch", "1024"], 10, 40),
+    ("mlp1 b1024", ["--model", "mlp1", "--batch", "1024"], 20, 100),
+    ("mlp1 b128", ["--model", "mlp1", "--batch", "128"], 20, 100),
 ]
 
 
@@ -131,7 +132,14 @@ def main():
     p.add_argument("--python", help="this Python's PyTorch for the peer (default: bench/.venv)")
     p.add_argument("--budget", type=float, default=0,
                    help="seconds: start no new case after this long (the rest: 'not run')")
+    p.add_argument("--from-json", type=Path, nargs="+", metavar="JSON",
+                   help="measure nothing: print the table of these --json files, merged "
+                        "(e.g. the PyTorch and the noisegd side measured in two runs)")
     args = p.parse_args()
+    if args.from_json:
+        rows = merged_rows(args.from_json)
+        print_table(rows, gpu=any(r.get("noisegd_gpu_mib") or r.get("pytorch_gpu_mib") for r in rows))
+        return
     rounds = 2 if args.quick else args.rounds
     gpu = args.device == "gpu"
 
@@ -148,12 +156,13 @@ def main():
     for name, flags, warmup, steps in GPU_CASES if gpu else CASES:
         if args.cases not in name:
             continue
-        if args.budget and time.monotonic() - started > args.budget:
-            print(f"{name}: not run (past the --budget of {args.budget:.0f} s)", file=sys.stderr)
-            continue
         if args.quick:
             steps = max(4, steps // 4)
         for policy in POLICIES + (PEERS if args.peers else []):
+            if args.budget and time.monotonic() - started > args.budget:
+                print(f"{name} {policy}: not run (past the --budget of {args.budget:.0f} s)",
+                      file=sys.stderr)
+                continue
             common = flags + ["--policy", policy, "--warmup", str(warmup), "--steps", str(steps)]
             sides = {"noisegd": [rust_case] + common + ["--device", args.device]}
             if python and policy in POLICIES:
@@ -180,6 +189,8 @@ def main():
                 else:
                     row[side + "_error"] = rs[0]["error"]
             rows.append(row)
+            if args.json:  # after every row: a run stopped by a timeout keeps what it measured
+                args.json.write_text(json.dumps({"rows": rows, "raw": raw}, indent=1))
             print(f"{name:>18} {policy:>5}: " + ", ".join(
                 f"{s} {row.get(s, float('nan')):.3f} ms" for s in sides), file=sys.stderr)
 
@@ -187,6 +198,31 @@ def main():
     print(f"\nMachine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
           f"noisegd on {threads} thread(s); "
           f"median over {rounds} alternating rounds of per-process medians.")
+    print_table(rows, gpu)
+
+
+def merged_rows(paths):
+    """The rows of several `--json` files, one row per (case, policy): a side measured in any
+    file fills that side (a later file wins), so two runs that each measured one side make one
+    table."""
+    merged = {}
+    for path in paths:
+        for row in json.loads(Path(path).read_text())["rows"]:
+            into = merged.setdefault((row["case"], row["policy"]), {})
+            for side in ("noisegd", "pytorch"):
+                if side in row:
+                    into.pop(side + "_error", None)
+                    into.update({k: v for k, v in row.items() if k.startswith(side)})
+                elif side not in into and side + "_error" in row:
+                    into[side + "_error"] = row[side + "_error"]
+            into.update(case=row["case"], policy=row["policy"])
+            into["passes"] = into.get("passes") or row.get("passes", "")
+    return list(merged.values())
+
+
+def print_table(rows, gpu):
+    """The markdown table of `rows`: each side's ms, overhead over `none`, memory, the ratio."""
+    python = any("pytorch" in r or "pytorch_error" in r for r in rows)
     for side in ("noisegd", "pytorch"):
         device = next((r[side + "_device"] for r in rows if r.get(side + "_device")), None)
         if device:
@@ -222,8 +258,6 @@ def main():
             else:
                 line += " |"
         print(line)
-    if args.json:
-        args.json.write_text(json.dumps({"rows": rows, "raw": raw}, indent=1))
 
 
 if __name__ == "__main__":

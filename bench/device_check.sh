@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The GPU device check: on a machine with an NVIDIA GPU, PyTorch and no Rust toolchain, from what
-# bench/prepare_device_check.sh put in bench/device/ on the CPU machine. One command, ~7 minutes:
+# bench/prepare_device_check.sh put in bench/device/ on the CPU machine. One command, at most 9 minutes
+# (every part has a timeout; the whole needs `timeout_s` 570):
 #   1. the machine: GPU, driver, PyTorch, the Vulkan adapter noisegd opens;
 #   2. step times of MLP 1 (batch 128, 1,024), MLP 2 (1,024), the wide CNN and ResNet-18 (128)
 #      under none / all / layer, noisegd (wgpu) and the official PyTorch loop (CUDA) alternating
 #      (bench/compare.py --device gpu; cases past the time budget are listed as not run);
-#   3. ResNet-18 on a CIFAR-10 subset (5,000 + 1,000 JPEG images), the Fig. 6 config: 200 steps on
+#   3. ResNet-18 on a CIFAR-10 subset (5,000 + 1,000 JPEG images), the Fig. 6 config: 100 steps on
 #      the GPU, and its first 20 steps on the CPU for comparison;
 #   4. MLP 1 on the compiled-in Fashion-MNIST subset, 200 steps on the GPU and on the CPU.
 # Everything goes to $OUT (or ./device-check/): log.txt, compare.md, compare.json, train.md and
@@ -29,11 +30,16 @@ echo "== 1. machine $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || echo "no nvidia-smi"
 python3 -c 'import torch; print("PyTorch", torch.__version__, "CUDA", torch.version.cuda, "cuDNN", torch.backends.cudnn.version())' ||
   echo "no PyTorch"
-# NVIDIA's Vulkan driver where the container keeps it, if the loader finds none by default.
-icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f $icd ] && [ ! -f /usr/share/vulkan/icd.d/nvidia_icd.json ]; then
-  export VK_DRIVER_FILES=$icd
+# NVIDIA's Vulkan driver (its ICD file), wherever the machine keeps it, pinned so that wgpu opens
+# the GPU and nothing else. Its library (libGLX_nvidia) needs libglvnd: both come from .gl/.
+if [ -z "${VK_DRIVER_FILES:-}" ]; then
+  for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json \
+    /etc/vulkan/icd.d/nvidia_icd.json /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.x86_64.json; do
+    if [ -f $icd ]; then export VK_DRIVER_FILES=$icd; break; fi
+  done
 fi
+echo "Vulkan driver file: ${VK_DRIVER_FILES:-none found}"
+[ -n "${VK_DRIVER_FILES:-}" ] && cat "$VK_DRIVER_FILES"
 ldconfig -p | grep -q libvulkan.so.1 || echo "warning: no Vulkan loader (libvulkan1): see the header"
 
 # The binaries (xz, unpacked with Python's lzma: no xz binary needed) and the data.
@@ -48,7 +54,13 @@ with tarfile.open(os.path.join(src, "cifar10-small.tar")) as t:
     t.extractall(dst)
 EOF
 bin=$work/noisegd
-"$work/bench_case" --device gpu --model mlp1 --batch 128 --warmup 2 --steps 3 || echo "GPU backend failed to start"
+if ! timeout -k 10 60 "$work/bench_case" --device gpu --model mlp1 --batch 128 --warmup 2 --steps 3; then
+  # Nothing below can run: say what the loader saw and stop, before the device time is spent.
+  echo "GPU backend failed to start"
+  find / -xdev \( -name 'nvidia_icd*.json' -o -name 'libGLX_nvidia.so*' \) 2>/dev/null | head
+  ldconfig -p | grep -E 'libvulkan|libGLX|libGLdispatch' | head
+  exit 1
+fi
 elapsed
 
 # The sizes: the real check, or the dry run's toy ones.
@@ -58,15 +70,18 @@ if [ "${SMOKE:-0}" = 1 ]; then
     --set data.subset=256 --set eval.test_subset=64)
   gpu_steps=4 cpu_steps=2 mlp_steps=20
 else
-  compare=(--rounds 2 --budget 200)
+  # One process per side and case: the device time (15 min, machine start included) allows no more.
+  compare=(--rounds 1 --budget "${BUDGET:-220}")
   resnet=(--set train.log_every=20)
-  gpu_steps=200 cpu_steps=20 mlp_steps=200
+  gpu_steps=100 cpu_steps=20 mlp_steps=200
 fi
 
 echo "== 2. step times"
+# PYTORCH=0 leaves the PyTorch side out (a rerun that has its figures already).
 python=python3
 python3 -c 'import torch' 2>/dev/null || python=""
-timeout -k 20 330 python3 "$root/bench/compare.py" --device gpu --rust-case "$work/bench_case" \
+[ "${PYTORCH:-1}" = 0 ] && python=""
+timeout -k 20 270 python3 "$root/bench/compare.py" --device gpu --rust-case "$work/bench_case" \
   ${python:+--python $python} "${compare[@]}" --json "$out/compare.json" | tee "$out/compare.md"
 elapsed
 
@@ -75,10 +90,10 @@ runs=$work/runs
 rm -rf "$runs"
 fig6=(--set data.name=image_folder --set data.dir="$work/cifar10-small" --set train.checkpoint_every=100
   --set eval.hessian_every=$gpu_steps --set eval.hessian_probes=2 --set eval.hessian_subset=500 "${resnet[@]}")
-timeout -k 20 240 "$bin" -q run "$root/configs/fig6_resnet18_cifar10.toml" "${fig6[@]}" \
+timeout -k 20 110 "$bin" -q run "$root/configs/fig6_resnet18_cifar10.toml" "${fig6[@]}" \
   --set train.steps=$gpu_steps --device gpu --out "$runs/resnet18_gpu"
 elapsed
-timeout -k 20 120 "$bin" -q run "$root/configs/fig6_resnet18_cifar10.toml" "${fig6[@]}" \
+[ "${CPU_RESNET:-1}" = 0 ] || timeout -k 20 60 "$bin" -q run "$root/configs/fig6_resnet18_cifar10.toml" "${fig6[@]}" \
   --set train.steps=$cpu_steps --set eval.hessian_every=0 --device cpu --out "$runs/resnet18_cpu"
 elapsed
 
@@ -86,7 +101,7 @@ echo "== 4. MLP 1, Fashion-MNIST (compiled-in subset)"
 mlp=(--set data.name=fashion_mnist_embedded --set data.subset=1024 --set train.steps=$mlp_steps
   --set train.log_every=$((mlp_steps / 4)) --set eval.hessian_every=$mlp_steps --set eval.hessian_subset=1024)
 for device in gpu cpu; do
-  timeout -k 20 120 "$bin" -q run "$root/configs/fmnist_mlp1.toml" "${mlp[@]}" --device $device \
+  timeout -k 20 40 "$bin" -q run "$root/configs/fmnist_mlp1.toml" "${mlp[@]}" --device $device \
     --out "$runs/mlp1_$device"
 done
 elapsed

@@ -4,9 +4,9 @@
 #     (the GPU machine has no Rust toolchain; what travels there is limited to 64 MiB);
 #   - a CIFAR-10 subset as an ImageFolder tree (500 training and 100 test images per class,
 #     the first files of each class of ../shared/data/cifar10-jpeg), for the short training runs;
-#   - Debian's Vulkan loader packages in .gl/ (the GPU machine's driver has no loader of its own).
+#   - Debian's Vulkan loader and libglvnd packages in .gl/ (the GPU machine's driver has neither).
 #
-#   bash bench/prepare_device_check.sh [CIFAR_JPEG_DIR]     # ~35 min for the release build
+#   bash bench/prepare_device_check.sh [CIFAR_JPEG_DIR]     # ~21 min for the release build, alone on 2 cores
 #   PROFILE=dev bash bench/prepare_device_check.sh           # for SMOKE=1 runs of the check here
 #
 # Then, with the device tool: carry [".gl", "bench/device"], command:
@@ -41,14 +41,17 @@ done
 tar -C "$out" -cf "$out/cifar10-small.tar" cifar10-small
 rm -rf "$out/cifar10-small"
 
-# The Vulkan loader (and nothing else) from Debian, unpacked there by the command above.
-if [ ! -d .gl ] || ! ls .gl/libvulkan1_*.deb >/dev/null 2>&1; then
+# The Vulkan loader and libglvnd from Debian, unpacked there by the command above: NVIDIA's Vulkan
+# driver is its libGLX_nvidia.so.0, which needs libglvnd (without it, on 2026-11-30, wgpu found
+# no adapter on the H200 machine). These are the packages the device tool's README names.
+packages="libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2"
+if [ ! -d .gl ] || ! ls .gl/libvulkan1_*.deb .gl/libglvnd0_*.deb >/dev/null 2>&1; then
   grep -qx '/.gl/' .git/info/exclude 2>/dev/null || echo /.gl/ >>.git/info/exclude
   mkdir -p .gl /tmp/amd64/partial
   o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
   # shellcheck disable=SC2086
   apt-get $o update -qq
   # shellcheck disable=SC2086
-  (cd .gl && apt-get $o download libvulkan1)
+  (cd .gl && apt-get $o download $packages)
 fi
 du -sh "$out" .gl

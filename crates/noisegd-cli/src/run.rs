@@ -117,6 +117,18 @@ impl RunDir {
         )
     }
 
+    /// The wall time, in seconds, that earlier processes spent on this run: the `seconds` of the
+    /// `summary.json` an interrupted process left (0 when there is none). A resumed run adds it
+    /// to its own, so `seconds` counts every process that stopped cleanly; a process killed
+    /// outright (kill -9, a node lost) writes no summary and its time goes uncounted.
+    pub fn earlier_seconds(&self) -> f64 {
+        let read = || -> Option<f64> {
+            let text = fs::read_to_string(self.file("summary.json")).ok()?;
+            serde_json::from_str::<serde_json::Value>(&text).ok()?["seconds"].as_f64()
+        };
+        read().unwrap_or(0.0)
+    }
+
     /// `name` inside the directory.
     pub fn file(&self, name: &str) -> PathBuf {
         self.path.join(name)

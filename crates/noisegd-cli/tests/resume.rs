@@ -196,10 +196,26 @@ fn ctrl_c_stops_after_the_step_with_a_checkpoint_and_the_run_resumes() {
     assert_eq!(o.status.code(), Some(130), "{err}");
     assert!(err.contains("--resume"), "{err}");
     assert_eq!(status(&dir).as_deref(), Some("interrupted"));
+    let seconds = |dir: &Path| {
+        let text = fs::read_to_string(dir.join("summary.json")).unwrap();
+        let s: serde_json::Value = serde_json::from_str(&text).unwrap();
+        s["seconds"].as_f64().expect("summary.json has `seconds`")
+    };
+    let before = seconds(&dir);
+    assert!(
+        before > 0.0,
+        "the interrupted process's wall time: {before}"
+    );
     resume_ok(&dir);
     assert_eq!(
         fs::read_to_string(dir.join("metrics.csv")).unwrap(),
         expected
+    );
+    // The finished summary's wall time counts both processes.
+    let total = seconds(&dir);
+    assert!(
+        total > before,
+        "seconds after the resume {total} ≤ before it {before}"
     );
 }
 

@@ -105,6 +105,42 @@ fn paper_figure_configs_have_the_papers_settings() {
 }
 
 #[test]
+fn an_estimate_cadence_off_the_log_grid_is_announced_with_the_steps_it_gives() {
+    let load = |name: &str| {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../configs")
+            .join(name);
+        RunConfig::load(&path, &[]).unwrap()
+    };
+    // Hessian every 1,500 steps, logged every 200: one trace every 3,000 steps.
+    let c = load("fig5_widecnn_cifar10_cpu.toml");
+    let warnings = c.eval.cadence_warnings(c.train.log_every);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("eval.hessian_every = 1500")
+            && warnings[0].contains("every 3000 steps")
+            && warnings[0].contains("e.g. 1600"),
+        "{}",
+        warnings[0]
+    );
+    // Every 2,000 steps, logged every 500: on the grid.
+    let c = load("fig4_mlp3.toml");
+    assert_eq!(
+        c.eval.cadence_warnings(c.train.log_every),
+        Vec::<String>::new()
+    );
+    // Every 10 steps, logged every 7: every 70; the regularizer's 21 is on the grid.
+    let eval = EvalConfig {
+        hessian_every: 10,
+        regularizer_every: 21,
+        ..EvalConfig::default()
+    };
+    let warnings = eval.cadence_warnings(7);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("every 70 steps"), "{}", warnings[0]);
+}
+
+#[test]
 fn defaults_fill_a_minimal_config() {
     let c = RunConfig::parse(MINIMAL, &[]).unwrap();
     assert_eq!(c.seed, 0);

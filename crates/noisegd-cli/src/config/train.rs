@@ -97,4 +97,37 @@ impl EvalConfig {
         }
         Ok(())
     }
+
+    /// A warning for each estimate whose cadence is not a multiple of `train.log_every`. The
+    /// estimates are taken at logged steps only, so such a cadence thins out unannounced:
+    /// `hessian_every` = 1,500 with `log_every` = 200 gives one trace every 3,000 steps. Not an
+    /// error: configs and committed runs with such cadences exist, and their numbers are right.
+    pub fn cadence_warnings(&self, log_every: u64) -> Vec<String> {
+        let cadences = [
+            ("eval.hessian_every", self.hessian_every),
+            ("eval.regularizer_every", self.regularizer_every),
+        ];
+        cadences
+            .into_iter()
+            .filter(|&(_, every)| every > 0 && log_every > 0 && every % log_every != 0)
+            .map(|(key, every)| {
+                let actual = every / gcd(every, log_every) * log_every;
+                let nearest = every.div_ceil(log_every) * log_every;
+                format!(
+                    "{key} = {every} is not a multiple of train.log_every = {log_every}: the \
+                     estimate is taken at logged steps only, so every {actual} steps (and at \
+                     the end); set {key} to a multiple of {log_every} (e.g. {nearest}) to get \
+                     it every {nearest} steps"
+                )
+            })
+            .collect()
+    }
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
 }

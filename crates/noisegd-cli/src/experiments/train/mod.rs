@@ -166,6 +166,9 @@ pub fn run(
     options: RunOptions,
 ) -> Result<PathBuf> {
     let started = std::time::Instant::now();
+    for warning in config.eval.cadence_warnings(config.train.log_every) {
+        eprintln!("warning: {warning}");
+    }
     let opened = config.device.open()?;
     if config.device != Backend::Cpu {
         eprintln!("device: {}", opened.description);
@@ -181,6 +184,13 @@ pub fn run(
     } else {
         None
     };
+    // `seconds` in the summary is the run's wall time over all the processes that ran it.
+    let earlier_seconds = if resumed.is_some() {
+        dir.earlier_seconds()
+    } else {
+        0.0
+    };
+    let seconds = || earlier_seconds + started.elapsed().as_secs_f64();
     let metrics_path = dir.file("metrics.csv");
     let mut metrics = match &resumed {
         Some(ckpt) => {
@@ -234,7 +244,7 @@ pub fn run(
         Outcome::Finished(_) => None,
         Outcome::Diverged { step, error } => Some((step, error.to_string())),
         Outcome::Interrupted { done } => {
-            let summary = json!({"status": "interrupted", "steps_done": done, "steps": steps});
+            let summary = json!({"status": "interrupted", "steps_done": done, "steps": steps, "seconds": seconds()});
             dir.write_json("summary.json", &summary)?;
             return Err(Interrupted {
                 step: done,
@@ -268,7 +278,7 @@ pub fn run(
         "policy": config.noise.policy.to_string(),
         "passes_per_step": config.noise.passes_per_step(),
         "batches_per_epoch": set.batches_per_epoch(),
-        "seconds": started.elapsed().as_secs_f64(),
+        "seconds": seconds(),
         "device": opened.description,
     });
     // The peer's parameters as the run used them (a key left out takes the recommended value).

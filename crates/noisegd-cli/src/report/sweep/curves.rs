@@ -57,7 +57,9 @@ pub fn write_plots(
                     }
                 })
                 .collect();
-            if series.is_empty() {
+            // A linked axis (`noise.policy:noise.sigma=anti:0.03,sam:0,...`) gives every series
+            // one σ: points, not curves, and nothing the table does not already say.
+            if series.iter().all(|s| s.points.len() < 2) {
                 continue;
             }
             let stem = format!("sweep_{}_vs_sigma", figure.replace('.', "_"));
@@ -215,4 +217,58 @@ fn read_metrics(path: &Path) -> Result<Table> {
         tags,
         numeric,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs of `(policy, σ)` cells with a final test accuracy each, grouped as the report does.
+    fn plots_for(cells: &[(&str, &str)], out: &Path) -> Vec<String> {
+        let keys: Vec<String> = vec!["noise.policy".into(), "noise.sigma".into()];
+        let runs: Vec<RunRecord> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, (policy, sigma))| RunRecord {
+                dir: out.join(format!("run{i}")),
+                params: [("noise.policy", *policy), ("noise.sigma", *sigma)]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                summary: [("test_accuracy".to_string(), 0.5 + i as f64 / 100.0)].into(),
+            })
+            .collect();
+        let mut groups: BTreeMap<GroupKey, Vec<&RunRecord>> = BTreeMap::new();
+        for run in &runs {
+            let key = keys
+                .iter()
+                .map(|k| (k.clone(), run.params[k].clone()))
+                .collect();
+            groups.entry(key).or_default().push(run);
+        }
+        write_plots(&runs, &keys, &groups, &["test_accuracy".into()], out).unwrap()
+    }
+
+    #[test]
+    fn a_sigma_grid_is_plotted_against_sigma_and_a_linked_axis_is_not() {
+        let tmp = tempfile::tempdir().unwrap();
+        let grid = [
+            ("layer", "0.01"),
+            ("layer", "0.05"),
+            ("all", "0.01"),
+            ("all", "0.05"),
+        ];
+        assert_eq!(
+            plots_for(&grid, tmp.path()),
+            vec!["sweep_test_accuracy_vs_sigma".to_string()]
+        );
+        assert!(tmp
+            .path()
+            .join("sweep_test_accuracy_vs_sigma.svg")
+            .is_file());
+
+        let tmp = tempfile::tempdir().unwrap();
+        let linked = [("anti", "0.03"), ("sam", "0"), ("rwp", "0.01")];
+        assert_eq!(plots_for(&linked, tmp.path()), Vec::<String>::new());
+    }
 }

@@ -309,3 +309,53 @@ fn experiments_without_checkpoints_resume_by_running_again_to_the_same_numbers()
         expected
     );
 }
+
+/// A sweep stopped by SIGTERM to its own process only (a user's or a scheduler's `kill PID`, not
+/// a Ctrl-C at the terminal, which reaches the whole group) passes the stop on to its running
+/// cell: the cell stops after its step with a checkpoint, and the sweep exits within seconds
+/// instead of waiting for the whole run.
+#[test]
+fn a_sweep_stopped_by_sigterm_stops_its_running_cells_with_a_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write_config(tmp.path());
+    let sweep = tmp.path().join("sweep");
+    // Long enough that waiting for the cell to end would blow the deadline below.
+    let mut child = Command::new(EXE)
+        .args([
+            "sweep",
+            cfg.to_str().unwrap(),
+            "--seeds",
+            "1",
+            "--quiet",
+            "--set",
+            "train.steps=1000000",
+            "--out",
+            sweep.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let cell = sweep.join("seed=4");
+    wait_for(&cell.join("checkpoint.bin"), &mut child);
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(60) {
+            child.kill().ok();
+            panic!("the sweep did not stop within 60 s of SIGTERM: it waited for its cell");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(status(&cell).as_deref(), Some("interrupted"));
+    let log = fs::read_to_string(sweep.join("logs/seed=4.log")).unwrap();
+    assert!(log.contains("interrupted after step"), "{log}");
+    let stderr = String::from_utf8_lossy(&child.wait_with_output().unwrap().stderr).to_string();
+    assert!(stderr.contains("sweep interrupted"), "{stderr}");
+    assert!(!stderr.contains("cells failed"), "{stderr}");
+}

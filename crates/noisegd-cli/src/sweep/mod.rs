@@ -319,15 +319,43 @@ fn run_child(exe: &Path, sweep: &Path, cell: &Cell) -> Result<()> {
         .append(true)
         .open(&log_path)
         .with_context(|| format!("cannot open {}", log_path.display()))?;
-    let status = Command::new(exe)
+    let mut command = Command::new(exe);
+    command
         .arg("--quiet")
         .arg("cell")
         .arg(sweep)
         .arg(cell.name())
         .stdout(log.try_clone()?)
-        .stderr(Stdio::from(log))
-        .status()
+        .stderr(Stdio::from(log));
+    // The cell runs in a process group of its own, and this process passes a stop on to it as
+    // one SIGTERM (the cell finishes its step and checkpoints). In the sweep's group a Ctrl-C
+    // at the terminal would reach it directly, but a `kill PID` of the sweep (a user's, a
+    // scheduler's) would not, and the sweep would wait for whole runs; and a Ctrl-C that
+    // reached it both ways would count as the second one that quits without a checkpoint.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command
+        .spawn()
         .with_context(|| format!("cannot start {}", exe.display()))?;
+    let mut passed_on = false;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if crate::interrupt::requested() && !passed_on {
+            passed_on = true;
+            #[cfg(unix)]
+            if let Ok(pid) = i32::try_from(child.id()) {
+                // SAFETY: kill(2) takes plain integers; `pid` is our own unreaped child.
+                unsafe { libc::kill(pid, libc::SIGTERM) };
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    if passed_on && status.code() == Some(crate::interrupt::EXIT_INTERRUPTED) {
+        // Stopped as asked, with a checkpoint: the same command resumes it.
+        return Ok(());
+    }
     if !status.success() {
         bail!("exited with {status}; see {}", log_path.display());
     }

@@ -260,7 +260,14 @@ fn real_main() -> Result<()> {
         } => {
             let config = config.expect("clap requires CONFIG without --resume");
             set.extend(device.map(|d| format!("device={d}")));
-            let config = RunConfig::load(&config, &set)?;
+            let loaded = RunConfig::load(&config, &set)?;
+            // The file as written, to tell a rerun whose overrides change its schedule.
+            if let Ok(file) = RunConfig::load(&config, &[]) {
+                if let Some(warning) = loaded.schedule_length_warning(&file) {
+                    eprintln!("warning: {warning}");
+                }
+            }
+            let config = loaded;
             let out = out.unwrap_or_else(|| default_out("runs", &config));
             experiments::execute(&config, &out, options)
         }

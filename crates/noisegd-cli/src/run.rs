@@ -8,6 +8,7 @@
 //! DIR/summary.json   final figures and `status`: finished, diverged or interrupted
 //! DIR/*.svg, *.png   plots
 //! DIR/report.md      what was run and what came out: read this first
+//! DIR/.lock          locked by the process writing the run (it holds that process's id)
 //! ```
 
 use crate::config::RunConfig;
@@ -45,9 +46,14 @@ impl Versions {
     }
 }
 
-/// An open run directory.
+/// An open run directory, held by this process for as long as it lives.
 pub struct RunDir {
     path: PathBuf,
+    /// Locked while this process writes the run: a second process (a sweep restarted while its
+    /// old cells still run, a `--resume` typed twice) is refused instead of interleaving its
+    /// rows and checkpoints with the first's. The OS releases the lock when the process ends,
+    /// however it ends, so a killed run leaves no stale lock behind.
+    _lock: fs::File,
 }
 
 impl RunDir {
@@ -64,6 +70,7 @@ impl RunDir {
             .with_context(|| format!("cannot create run directory {}", path.display()))?;
         let dir = Self {
             path: path.to_path_buf(),
+            _lock: lock(path)?,
         };
         dir.write_text("config.toml", &config.to_toml()?)?;
         dir.write_json("versions.json", &Versions::current())?;
@@ -89,6 +96,7 @@ impl RunDir {
         })?;
         let dir = Self {
             path: path.to_path_buf(),
+            _lock: lock(path)?,
         };
         // A directory is writable only if a file can be made in it: find out now, not at the
         // first checkpoint.
@@ -164,6 +172,39 @@ impl RunDir {
     }
 }
 
+/// Locks `DIR/.lock` for this process and writes its id there, or says which process holds it.
+fn lock(path: &Path) -> Result<fs::File> {
+    let lock_path = path.join(".lock");
+    let mut file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("cannot open {}", lock_path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            let holder = fs::read_to_string(&lock_path).unwrap_or_default();
+            bail!(
+                "{} is in use by another noisegd process (pid {}, which holds {}): wait for it to end, or stop it with `kill {}` (it checkpoints and exits), then run again",
+                path.display(),
+                holder.trim(),
+                lock_path.display(),
+                holder.trim()
+            );
+        }
+        Err(fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("cannot lock {}", lock_path.display()))
+        }
+    }
+    use std::io::Write;
+    file.set_len(0)?;
+    write!(file, "{}", std::process::id())
+        .with_context(|| format!("cannot write {}", lock_path.display()))?;
+    Ok(file)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,5 +224,20 @@ mod tests {
             before
         );
         assert_eq!(before, "step,loss\n0,0.5\n");
+    }
+
+    #[test]
+    fn a_run_directory_is_held_by_one_writer_at_a_time() {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = RunConfig::parse("experiment = \"lasso\"\n", &[]).unwrap();
+        let held = RunDir::create(tmp.path(), &config).unwrap();
+        let err = RunDir::open(tmp.path()).err().unwrap().to_string();
+        let pid = std::process::id().to_string();
+        assert!(
+            err.contains("in use by another noisegd process") && err.contains(&pid),
+            "{err}"
+        );
+        drop(held);
+        RunDir::open(tmp.path()).expect("free again once the writer is gone");
     }
 }

@@ -57,6 +57,15 @@ fn spawn(args: &[&str]) -> Child {
 }
 
 /// Waits until `path` exists (the run has written its first checkpoint).
+/// Sends `SIG<name>` (`INT`, `TERM`) to `child` alone, as `kill -<name> PID` does.
+fn send_signal(child: &Child, name: &str) {
+    let sent = Command::new("kill")
+        .args([format!("-{name}"), child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -{name} {}", child.id());
+}
+
 fn wait_for(path: &Path, child: &mut Child) {
     let start = Instant::now();
     while !path.exists() {
@@ -185,12 +194,7 @@ fn ctrl_c_stops_after_the_step_with_a_checkpoint_and_the_run_resumes() {
     let d = dir.to_str().unwrap();
     let mut child = spawn(&["run", cfg.to_str().unwrap(), "--quiet", "--out", d]);
     wait_for(&dir.join("checkpoint.bin"), &mut child);
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap()
-        .success());
+    send_signal(&child, "INT");
     let o = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(130), "{err}");
@@ -338,12 +342,7 @@ fn a_sweep_stopped_by_sigterm_stops_its_running_cells_with_a_checkpoint() {
         .unwrap();
     let cell = sweep.join("seed=4");
     wait_for(&cell.join("checkpoint.bin"), &mut child);
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    send_signal(&child, "TERM");
     let start = Instant::now();
     while child.try_wait().unwrap().is_none() {
         if start.elapsed() > Duration::from_secs(60) {

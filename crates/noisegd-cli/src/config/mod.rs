@@ -8,7 +8,7 @@
 use anyhow::{anyhow, bail, Context, Result};
 use noisegd::backend::Backend;
 use noisegd::noise::{NoiseConfig, PolicyKind};
-use noisegd::optim::OptimConfig;
+use noisegd::optim::{LrScheduleKind, OptimConfig};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -115,6 +115,25 @@ impl RunConfig {
             }
         }
         Ok(config)
+    }
+
+    /// A warning when this config runs for another number of steps than `file`, the config it
+    /// was loaded from, while its cosine schedule spans the whole run (`optim.t_max` unset): the
+    /// schedule shrinks or stretches with the run, so a shortened rerun of a committed run does
+    /// not repeat that run's first steps (its rates differ from the second step on).
+    pub fn schedule_length_warning(&self, file: &RunConfig) -> Option<String> {
+        let (steps, original) = (self.train.steps, file.train.steps);
+        let spans_the_run =
+            self.optim.schedule == LrScheduleKind::Cosine && self.optim.t_max.is_none();
+        (spans_the_run && steps != original).then(|| {
+            format!(
+                "train.steps = {steps} overrides the file's {original} while optim.t_max is \
+                 unset, so the cosine schedule now spans {steps} steps and the learning rate \
+                 differs from the file's run from the second step on; add --set \
+                 optim.t_max={original} to keep the file's schedule (e.g. to rerun its first \
+                 {steps} steps exactly)"
+            )
+        })
     }
 
     /// The same config with `data.path` and `data.dir` made absolute (against the working

@@ -140,6 +140,32 @@ fn an_estimate_cadence_off_the_log_grid_is_announced_with_the_steps_it_gives() {
     assert!(warnings[0].contains("every 70 steps"), "{}", warnings[0]);
 }
 
+/// Shortening a run whose cosine schedule spans it is announced, with the `t_max` that keeps the
+/// file's schedule; a pinned `t_max` or a constant rate needs no warning.
+#[test]
+fn a_shortened_run_under_a_whole_run_cosine_schedule_is_announced() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../configs/fig4_mlp3.toml");
+    let file = RunConfig::load(&path, &[]).unwrap();
+    let load = |sets: &[&str]| {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        RunConfig::load(&path, &sets).unwrap()
+    };
+    let short = load(&["train.steps=200"]);
+    let warning = short.schedule_length_warning(&file).expect("a warning");
+    assert!(
+        warning.contains("train.steps = 200 overrides the file's 10000")
+            && warning.contains("--set optim.t_max=10000"),
+        "{warning}"
+    );
+    for sets in [
+        &["train.steps=200", "optim.t_max=10000"][..],
+        &["train.steps=200", "optim.schedule=constant"][..],
+        &["seed=3"][..],
+    ] {
+        assert_eq!(load(sets).schedule_length_warning(&file), None, "{sets:?}");
+    }
+}
+
 #[test]
 fn defaults_fill_a_minimal_config() {
     let c = RunConfig::parse(MINIMAL, &[]).unwrap();

@@ -194,9 +194,12 @@ fn lock(path: &Path) -> Result<fs::File> {
                 holder.trim()
             );
         }
-        Err(fs::TryLockError::Error(e)) => {
-            return Err(e).with_context(|| format!("cannot lock {}", lock_path.display()))
-        }
+        // Some network file systems refuse locks altogether: the run goes on unguarded rather
+        // than not at all.
+        Err(fs::TryLockError::Error(e)) => eprintln!(
+            "warning: cannot lock {} ({e}): nothing stops a second process from writing this run at the same time",
+            lock_path.display()
+        ),
     }
     use std::io::Write;
     file.set_len(0)?;

@@ -56,7 +56,6 @@ fn spawn(args: &[&str]) -> Child {
         .unwrap()
 }
 
-/// Waits until `path` exists (the run has written its first checkpoint).
 /// Sends `SIG<name>` (`INT`, `TERM`) to `child` alone, as `kill -<name> PID` does.
 fn send_signal(child: &Child, name: &str) {
     let sent = Command::new("kill")
@@ -66,6 +65,7 @@ fn send_signal(child: &Child, name: &str) {
     assert!(sent.success(), "kill -{name} {}", child.id());
 }
 
+/// Waits until `path` exists (the run has written its first checkpoint).
 fn wait_for(path: &Path, child: &mut Child) {
     let start = Instant::now();
     while !path.exists() {
